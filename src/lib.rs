@@ -32,6 +32,7 @@ pub mod read;
 pub mod request;
 pub mod tree;
 pub mod txn;
+pub mod watch;
 pub mod zxid;
 
 pub use error::ErrorCode;

@@ -30,6 +30,7 @@ pub mod error;
 pub mod prep;
 pub mod read;
 pub mod request;
+pub mod session;
 pub mod tree;
 pub mod txn;
 pub mod watch;

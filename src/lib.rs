@@ -36,6 +36,9 @@ pub mod txn;
 pub mod watch;
 pub mod zxid;
 
+#[cfg(feature = "runtime")]
+pub mod runtime;
+
 pub use error::ErrorCode;
 pub use prep::{prep, PrepConfig, PrepContext};
 pub use read::read;

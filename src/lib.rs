@@ -27,6 +27,7 @@
 
 pub mod acl;
 pub mod error;
+pub mod peer;
 pub mod prep;
 pub mod read;
 pub mod request;

@@ -217,6 +217,11 @@ impl DataTree {
         self.nodes.len()
     }
 
+    /// Bytes of paths and data held, as ZooKeeper's `approximate_data_size` reports.
+    pub fn approximate_data_size(&self) -> usize {
+        self.nodes.iter().map(|(k, n)| k.len() + n.data.len()).sum()
+    }
+
     /// Paths that the cleanup timer should delete at `now_ms`, sorted: containers
     /// that once had a child and have none, and childless TTL nodes unmodified
     /// for longer than their TTL (`ContainerManager.getCandidates`).

@@ -1,0 +1,850 @@
+//! `Peer`: the engine a host drives. It composes the tree, prep, sessions and
+//! watches, and runs the write path as a leader whose quorum is itself: a
+//! write is prepared, persisted, acknowledged once the host reports it
+//! durable, committed, applied, and only then answered. Standalone mode is
+//! this ensemble of one; election and ZAB extend the same commit rule to
+//! more voters.
+//!
+//! # Driving a peer
+//! A host calls, in a loop: `handle(now, input)` for each event, then
+//! `poll_output()` until it returns `None`, executing each output in order,
+//! then sleeps until `poll_timeout()` (or the next event) and feeds
+//! `Input::Tick`. `now` (ms since the Unix epoch, or virtual time in the
+//! simulator) must never go backwards.
+
+use crate::acl::{self, Id};
+use crate::error::ErrorCode;
+use crate::prep::{prep, PrepConfig, PrepContext};
+use crate::read::read;
+use crate::request::{ReadOp, ReadResult, WriteOp};
+use crate::session::{negotiate_timeout, Password, SessionTracker};
+use crate::tree::DataTree;
+use crate::txn::{OpResult, Txn, TxnOp};
+use crate::watch::{EventType, WatchManager, WatchSet, WatcherType};
+use crate::zxid::{ConnId, Epoch, ServerId, SessionId, Zxid};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+/// Settings of one peer.
+#[derive(Clone, Debug)]
+pub struct PeerConfig {
+    /// This server's myid.
+    pub server_id: ServerId,
+    /// The basic time unit.
+    pub tick_time_ms: u64,
+    /// Lower bound for negotiated session timeouts.
+    pub min_session_timeout_ms: i32,
+    /// Upper bound for negotiated session timeouts.
+    pub max_session_timeout_ms: i32,
+    /// How requests are judged.
+    pub prep: PrepConfig,
+    /// `super:` digest that bypasses ACLs, if configured.
+    pub super_digest: Option<String>,
+    /// Transactions between snapshots.
+    pub snap_count: u64,
+    /// Secret from which session passwords derive; the host draws it at startup.
+    pub password_seed: u64,
+    /// Writes in flight at once before new ones wait (globalOutstandingLimit).
+    pub outstanding_limit: usize,
+    /// Requests queued on one connection before it is refused and closed.
+    pub connection_queue_limit: usize,
+    /// How often containers and TTL nodes are checked (`znode.container.checkIntervalMs`).
+    pub container_check_interval_ms: u64,
+}
+
+impl PeerConfig {
+    /// ZooKeeper's defaults for a server with this id and tick.
+    pub fn new(server_id: ServerId, tick_time_ms: u64) -> PeerConfig {
+        PeerConfig {
+            server_id,
+            tick_time_ms,
+            min_session_timeout_ms: (2 * tick_time_ms) as i32,
+            max_session_timeout_ms: (20 * tick_time_ms) as i32,
+            prep: PrepConfig::default(),
+            super_digest: None,
+            snap_count: 100_000,
+            password_seed: 0,
+            outstanding_limit: 1_000,
+            connection_queue_limit: 10_000,
+            container_check_interval_ms: 60_000,
+        }
+    }
+}
+
+/// A decoded ConnectRequest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConnectRequest {
+    /// The last zxid the client has seen.
+    pub last_zxid_seen: Zxid,
+    /// Requested session timeout.
+    pub timeout_ms: i32,
+    /// 0 for a new session, else the session to resume.
+    pub session: SessionId,
+    /// The session's password when resuming.
+    pub password: Vec<u8>,
+    /// Whether the client accepts a read-only server.
+    pub read_only: bool,
+}
+
+/// The ConnectResponse to send; a refused session has timeout 0, session 0 and a zero password.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConnectResponse {
+    /// Negotiated timeout.
+    pub timeout_ms: i32,
+    /// The session id.
+    pub session: SessionId,
+    /// The session password.
+    pub password: Password,
+    /// Whether this server is read-only.
+    pub read_only: bool,
+}
+
+/// A client request after the handshake.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Request {
+    /// A state change.
+    Write(WriteOp),
+    /// A read, optionally leaving a watch.
+    Read {
+        /// What to read.
+        op: ReadOp,
+        /// Leave a watch (getData/exists/getChildren).
+        watch: bool,
+    },
+    /// sync: answered once every write committed before it is applied here.
+    Sync {
+        /// Echoed back.
+        path: String,
+    },
+    /// A keep-alive.
+    Ping,
+    /// addauth.
+    Auth {
+        /// Auth scheme; only digest is supported.
+        scheme: String,
+        /// Scheme-specific credentials, `user:password` for digest.
+        auth: Vec<u8>,
+    },
+    /// Re-register watches after reconnecting.
+    SetWatches {
+        /// The last zxid the client saw.
+        relative_zxid: Zxid,
+        /// The watches.
+        watches: WatchSet,
+    },
+    /// addWatch.
+    AddWatch {
+        /// Node to watch.
+        path: String,
+        /// Mode 1 (recursive) or 0 (persistent).
+        recursive: bool,
+    },
+    /// checkWatches.
+    CheckWatches {
+        /// Watched node.
+        path: String,
+        /// Which watches.
+        watcher_type: WatcherType,
+    },
+    /// removeWatches.
+    RemoveWatches {
+        /// Watched node.
+        path: String,
+        /// Which watches.
+        watcher_type: WatcherType,
+    },
+    /// whoAmI.
+    WhoAmI,
+    /// closeSession.
+    CloseSession,
+    /// An opcode this server does not implement; answered Unimplemented and closed.
+    Unimplemented,
+}
+
+impl Request {
+    fn is_write(&self) -> bool {
+        matches!(self, Request::Write(_) | Request::CloseSession)
+    }
+}
+
+/// What a reply carries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReplyBody {
+    /// The result of a write (errors included).
+    Write(OpResult),
+    /// The result of a read.
+    Read(Result<ReadResult, ErrorCode>),
+    /// sync's path.
+    Sync(String),
+    /// whoAmI's (scheme, user) pairs.
+    WhoAmI(Vec<(String, String)>),
+    /// A header-only success.
+    Empty,
+    /// A header-only error.
+    Error(ErrorCode),
+}
+
+/// A reply to one request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reply {
+    /// The request's xid.
+    pub xid: i32,
+    /// The request's opcode, echoed so the host encodes the right response record.
+    pub opcode: i32,
+    /// The zxid the reply header carries.
+    pub zxid: Zxid,
+    /// The content.
+    pub body: ReplyBody,
+}
+
+/// What the peer asks its host to persist.
+#[derive(Clone, Debug)]
+pub enum Persist {
+    /// Append this transaction to the log; report `Input::Durable` once synced.
+    Txn(Txn),
+    /// Write this snapshot (an O(1) clone) in the background; then the log may roll.
+    Snapshot(DataTree),
+}
+
+/// An event for the peer.
+#[derive(Clone, Debug)]
+pub enum Input {
+    /// A client connection was accepted from this IP address.
+    Connected {
+        /// The connection.
+        conn: ConnId,
+        /// The client's address, for ip ACLs.
+        remote_ip: String,
+    },
+    /// The connection's handshake.
+    Connect {
+        /// The connection.
+        conn: ConnId,
+        /// The decoded ConnectRequest.
+        request: ConnectRequest,
+    },
+    /// A request on an established connection.
+    Request {
+        /// The connection.
+        conn: ConnId,
+        /// Request xid.
+        xid: i32,
+        /// Request opcode.
+        opcode: i32,
+        /// The decoded request.
+        request: Request,
+    },
+    /// The connection closed.
+    Disconnected {
+        /// The connection.
+        conn: ConnId,
+    },
+    /// Every transaction up to this zxid is durable on the host's disk.
+    Durable {
+        /// Last durable zxid.
+        zxid: Zxid,
+    },
+    /// Time passed.
+    Tick,
+}
+
+/// An action for the host.
+#[derive(Clone, Debug)]
+pub enum Output {
+    /// Persist something.
+    Persist(Persist),
+    /// Send the handshake answer.
+    Connected {
+        /// The connection.
+        conn: ConnId,
+        /// The answer.
+        response: ConnectResponse,
+    },
+    /// Send a reply.
+    Reply {
+        /// The connection.
+        conn: ConnId,
+        /// The reply.
+        reply: Reply,
+    },
+    /// Send a watch notification.
+    Notify {
+        /// The connection.
+        conn: ConnId,
+        /// What happened.
+        event_type: EventType,
+        /// Where.
+        path: String,
+        /// The triggering transaction.
+        zxid: Zxid,
+    },
+    /// Close the connection after sending what came before.
+    Close {
+        /// The connection.
+        conn: ConnId,
+        /// Why, for the log.
+        reason: &'static str,
+    },
+}
+
+/// Counters and sizes for the four-letter words.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PeerStats {
+    /// Number of znodes.
+    pub node_count: usize,
+    /// Last applied zxid.
+    pub last_zxid: Zxid,
+    /// Live sessions.
+    pub session_count: usize,
+    /// Open client connections.
+    pub connection_count: usize,
+    /// Writes proposed and not yet committed.
+    pub outstanding_requests: usize,
+    /// Watch registrations.
+    pub watch_count: usize,
+    /// Watched paths.
+    pub watched_paths: usize,
+    /// Connections holding watches.
+    pub watching_connections: usize,
+    /// Ephemeral nodes.
+    pub ephemerals_count: usize,
+    /// Bytes of znode data and paths.
+    pub approximate_data_size: usize,
+    /// Requests received.
+    pub packets_received: u64,
+    /// Replies and notifications sent.
+    pub packets_sent: u64,
+}
+
+/// One client connection as the peer sees it.
+#[derive(Clone, Debug)]
+pub struct Connection {
+    /// The session bound by the handshake.
+    pub session: Option<SessionId>,
+    /// Authenticated ids, the ip id first.
+    pub auth: Vec<Id>,
+    /// Requests received on it.
+    pub packets_received: u64,
+    /// Replies and notifications sent to it.
+    pub packets_sent: u64,
+    /// The last zxid it was told about.
+    pub last_zxid: Zxid,
+    queue: VecDeque<Entry>,
+}
+
+#[derive(Clone, Debug)]
+struct Entry {
+    xid: i32,
+    opcode: i32,
+    request: Request,
+    state: EntryState,
+}
+
+#[derive(Clone, Debug)]
+enum EntryState {
+    New,
+    InFlight,
+    Done(Reply),
+}
+
+#[derive(Clone, Debug)]
+enum Origin {
+    /// A client request, answered on commit.
+    Request { conn: ConnId, xid: i32 },
+    /// A new session's handshake, answered on commit.
+    Connect { conn: ConnId, timeout_ms: i32 },
+    /// The server's own work (expiry, cleanup): nobody to answer.
+    Server,
+}
+
+#[derive(Clone, Debug)]
+struct Proposal {
+    txn: Txn,
+    origin: Origin,
+    acks: BTreeSet<ServerId>,
+}
+
+/// The engine. See the module documentation for the calling contract.
+pub struct Peer {
+    config: PeerConfig,
+    tree: DataTree,
+    /// The tree with every proposal applied: prep judges against it.
+    proposed_tree: DataTree,
+    last_proposed: Zxid,
+    proposals: VecDeque<Proposal>,
+    sessions: SessionTracker,
+    watches: WatchManager,
+    connections: BTreeMap<ConnId, Connection>,
+    outputs: VecDeque<Output>,
+    now_ms: u64,
+    next_container_check_ms: u64,
+    txns_since_snapshot: u64,
+    packets_received: u64,
+    packets_sent: u64,
+}
+
+impl Peer {
+    /// A peer that recovered `tree` from its disk, starting a new epoch after
+    /// the last one it holds.
+    pub fn new(config: PeerConfig, tree: DataTree, now_ms: u64) -> Peer {
+        let epoch = Epoch(tree.last_zxid().epoch.0 + 1);
+        let mut sessions = SessionTracker::new(config.server_id, now_ms, config.tick_time_ms, config.password_seed);
+        // Recovered sessions get a full timeout from now, as ZooKeeper gives them on load.
+        for (session, timeout_ms) in tree.sessions().iter() {
+            sessions.add(*session, *timeout_ms, now_ms);
+        }
+        Peer {
+            next_container_check_ms: now_ms + config.container_check_interval_ms,
+            config,
+            proposed_tree: tree.clone(),
+            tree,
+            last_proposed: Zxid { epoch, counter: 0 },
+            proposals: VecDeque::new(),
+            sessions,
+            watches: WatchManager::new(),
+            connections: BTreeMap::new(),
+            outputs: VecDeque::new(),
+            now_ms,
+            txns_since_snapshot: 0,
+            packets_received: 0,
+            packets_sent: 0,
+        }
+    }
+
+    /// Feeds one event.
+    pub fn handle(&mut self, now_ms: u64, input: Input) {
+        assert!(now_ms >= self.now_ms || self.now_ms == 0, "time went backwards: {now_ms} < {}", self.now_ms);
+        self.now_ms = self.now_ms.max(now_ms);
+        match input {
+            Input::Connected { conn, remote_ip } => {
+                let connection = Connection {
+                    session: None,
+                    auth: vec![Id::new("ip", &remote_ip)],
+                    packets_received: 0,
+                    packets_sent: 0,
+                    last_zxid: Zxid::ZERO,
+                    queue: VecDeque::new(),
+                };
+                self.connections.insert(conn, connection);
+            }
+            Input::Connect { conn, request } => self.connect(conn, request),
+            Input::Request { conn, xid, opcode, request } => self.request(conn, xid, opcode, request),
+            Input::Disconnected { conn } => {
+                self.connections.remove(&conn);
+                self.watches.remove_conn(conn);
+            }
+            Input::Durable { zxid } => self.durable(zxid),
+            Input::Tick => self.tick(),
+        }
+    }
+
+    /// The next action for the host, in order.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    /// When the host should next feed `Input::Tick`, if anything is scheduled.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        let session = self.sessions.next_deadline();
+        Some(session.map_or(self.next_container_check_ms, |d| d.min(self.next_container_check_ms)))
+    }
+
+    /// The committed tree.
+    pub fn tree(&self) -> &DataTree {
+        &self.tree
+    }
+
+    /// Open connections.
+    pub fn connections(&self) -> &BTreeMap<ConnId, Connection> {
+        &self.connections
+    }
+
+    /// Live sessions.
+    pub fn sessions(&self) -> &SessionTracker {
+        &self.sessions
+    }
+
+    /// Registered watches.
+    pub fn watches(&self) -> &WatchManager {
+        &self.watches
+    }
+
+    /// The settings this peer runs with.
+    pub fn config(&self) -> &PeerConfig {
+        &self.config
+    }
+
+    /// Counters for monitoring.
+    pub fn stats(&self) -> PeerStats {
+        let mut ephemerals_count = 0;
+        for (session, _) in self.sessions.iter() {
+            ephemerals_count += self.tree.ephemerals(*session).len();
+        }
+        PeerStats {
+            node_count: self.tree.node_count(),
+            last_zxid: self.tree.last_zxid(),
+            session_count: self.sessions.len(),
+            connection_count: self.connections.len(),
+            outstanding_requests: self.proposals.len(),
+            watch_count: self.watches.watch_count(),
+            watched_paths: self.watches.path_count(),
+            watching_connections: self.watches.by_connection().values().filter(|p| !p.is_empty()).count(),
+            ephemerals_count,
+            approximate_data_size: self.tree.approximate_data_size(),
+            packets_received: self.packets_received,
+            packets_sent: self.packets_sent,
+        }
+    }
+
+    /// Checks the peer's internal consistency.
+    ///
+    /// # Panics
+    /// On a broken invariant: a bug in the engine.
+    pub fn check_invariants(&self) {
+        self.tree.check_invariants();
+        let mut last = self.tree.last_zxid();
+        for p in &self.proposals {
+            assert!(p.txn.zxid > last, "proposals out of order: {} after {}", p.txn.zxid, last);
+            last = p.txn.zxid;
+        }
+        assert!(self.last_proposed >= self.tree.last_zxid() || self.proposals.is_empty());
+        for (session, _) in self.tree.sessions().iter() {
+            assert!(self.sessions.get(*session).is_some(), "session {session} in the tree is not tracked");
+        }
+    }
+
+    fn connect(&mut self, conn: ConnId, request: ConnectRequest) {
+        let Some(connection) = self.connections.get(&conn) else { return };
+        if connection.session.is_some() {
+            self.close(conn, "second handshake on one connection");
+            return;
+        }
+        // A client that has seen more than we hold must find a more current server.
+        if request.last_zxid_seen > self.tree.last_zxid() {
+            self.close(conn, "client has seen a zxid this server does not have");
+            return;
+        }
+        let timeout_ms = negotiate_timeout(request.timeout_ms, self.config.min_session_timeout_ms, self.config.max_session_timeout_ms);
+        if request.session.0 == 0 {
+            let session = self.sessions.next_session_id();
+            self.propose(WriteOp::CreateSession { timeout_ms }, session, 0, &[], Origin::Connect { conn, timeout_ms });
+            return;
+        }
+        let session = request.session;
+        // As ZooKeeper 3.8 does, a reconnect first closes the session's current
+        // connection, even before the password is checked.
+        let holders: Vec<ConnId> = self.connections.iter().filter(|(c, k)| **c != conn && k.session == Some(session)).map(|(c, _)| *c).collect();
+        for other in holders {
+            self.close(other, "session reconnected on another connection");
+            self.connections.remove(&other);
+            self.watches.remove_conn(other);
+        }
+        let valid = self.sessions.get(session).is_some_and(|s| !s.closing) && request.password == self.sessions.password(session);
+        if !valid {
+            self.outputs.push_back(Output::Connected { conn, response: ConnectResponse { timeout_ms: 0, session: SessionId(0), password: [0; 16], read_only: false } });
+            self.close(conn, "session expired or wrong password");
+            return;
+        }
+        self.sessions.touch(session, self.now_ms);
+        self.bind(conn, session, timeout_ms);
+    }
+
+    fn bind(&mut self, conn: ConnId, session: SessionId, timeout_ms: i32) {
+        let password = self.sessions.password(session);
+        if let Some(c) = self.connections.get_mut(&conn) {
+            c.session = Some(session);
+            self.outputs.push_back(Output::Connected { conn, response: ConnectResponse { timeout_ms, session, password, read_only: false } });
+        }
+    }
+
+    fn request(&mut self, conn: ConnId, xid: i32, opcode: i32, request: Request) {
+        let Some(connection) = self.connections.get_mut(&conn) else { return };
+        let Some(session) = connection.session else {
+            self.close(conn, "request before the handshake completed");
+            return;
+        };
+        connection.packets_received += 1;
+        self.packets_received += 1;
+        if !self.sessions.touch(session, self.now_ms) {
+            self.close(conn, "request on an expired session");
+            return;
+        }
+        // Auth is answered at once, as ZooKeeper does, outside the request order.
+        if let Request::Auth { scheme, auth } = &request {
+            let result = if scheme == "digest" { acl::authenticate_digest(auth, self.config.super_digest.as_deref()) } else { Err(ErrorCode::AuthFailed) };
+            match result {
+                Ok(ids) => {
+                    let connection = self.connections.get_mut(&conn).expect("present");
+                    for id in ids {
+                        if !connection.auth.contains(&id) {
+                            connection.auth.push(id);
+                        }
+                    }
+                    self.send(conn, Reply { xid, opcode, zxid: Zxid::ZERO, body: ReplyBody::Empty });
+                }
+                Err(code) => {
+                    self.send(conn, Reply { xid, opcode, zxid: Zxid::ZERO, body: ReplyBody::Error(code) });
+                    self.close(conn, "authentication failed");
+                }
+            }
+            return;
+        }
+        let connection = self.connections.get_mut(&conn).expect("present");
+        if connection.queue.len() >= self.config.connection_queue_limit {
+            self.close(conn, "too many requests queued on one connection");
+            return;
+        }
+        connection.queue.push_back(Entry { xid, opcode, request, state: EntryState::New });
+        self.pump(conn);
+    }
+
+    /// Moves a connection's queue forward: answers finished entries in order,
+    /// proposes writes (several may be in flight), and answers a read only
+    /// once every earlier request of the connection is answered.
+    fn pump(&mut self, conn: ConnId) {
+        loop {
+            self.flush_done(conn);
+            let Some(connection) = self.connections.get(&conn) else { return };
+            let Some(session) = connection.session else { return };
+            let mut blocked = false;
+            let mut next: Option<usize> = None;
+            for (i, entry) in connection.queue.iter().enumerate() {
+                match entry.state {
+                    EntryState::InFlight | EntryState::Done(_) => blocked = true,
+                    EntryState::New => {
+                        if entry.request.is_write() {
+                            if self.proposals.len() < self.config.outstanding_limit {
+                                next = Some(i);
+                            }
+                        } else if !blocked {
+                            next = Some(i);
+                        }
+                        break;
+                    }
+                }
+            }
+            let Some(i) = next else { return };
+            let connection = self.connections.get_mut(&conn).expect("present");
+            let entry = &mut connection.queue[i];
+            let (xid, opcode, request) = (entry.xid, entry.opcode, entry.request.clone());
+            if request.is_write() {
+                entry.state = EntryState::InFlight;
+                let auth = connection.auth.clone();
+                let op = match request {
+                    Request::CloseSession => WriteOp::CloseSession,
+                    Request::Write(op) => op,
+                    _ => unreachable!("is_write"),
+                };
+                if matches!(op, WriteOp::CloseSession) {
+                    self.sessions.set_closing(session);
+                }
+                self.propose(op, session, xid, &auth, Origin::Request { conn, xid });
+            } else {
+                let reply = self.answer_locally(conn, session, xid, opcode, request);
+                let connection = self.connections.get_mut(&conn).expect("present");
+                connection.queue[i].state = EntryState::Done(reply);
+            }
+        }
+    }
+
+    fn flush_done(&mut self, conn: ConnId) {
+        loop {
+            let Some(connection) = self.connections.get_mut(&conn) else { return };
+            let Some(front) = connection.queue.front() else { return };
+            if !matches!(front.state, EntryState::Done(_)) {
+                return;
+            }
+            let entry = connection.queue.pop_front().expect("front");
+            let EntryState::Done(reply) = entry.state else { unreachable!() };
+            let close_after = matches!(entry.request, Request::CloseSession | Request::Unimplemented);
+            self.send(conn, reply);
+            if close_after {
+                self.close(conn, if matches!(entry.request, Request::CloseSession) { "session closed by client" } else { "unimplemented opcode" });
+                return;
+            }
+        }
+    }
+
+    fn answer_locally(&mut self, conn: ConnId, session: SessionId, xid: i32, opcode: i32, request: Request) -> Reply {
+        let zxid = self.tree.last_zxid();
+        let reply = |body| Reply { xid, opcode, zxid, body };
+        let auth = self.connections.get(&conn).map(|c| c.auth.clone()).unwrap_or_default();
+        match request {
+            Request::Read { op, watch } => {
+                let result = read(&self.tree, session, &auth, &op);
+                if watch {
+                    match (&op, &result) {
+                        (ReadOp::Exists { path }, Ok(_) | Err(ErrorCode::NoNode)) => self.watches.add_data_watch(conn, path),
+                        (ReadOp::GetData { path }, Ok(_)) => self.watches.add_data_watch(conn, path),
+                        (ReadOp::GetChildren { path }, Ok(_)) => self.watches.add_child_watch(conn, path),
+                        _ => {}
+                    }
+                }
+                reply(ReplyBody::Read(result))
+            }
+            Request::Sync { path } => reply(ReplyBody::Sync(path)),
+            Request::Ping => Reply { xid: -2, opcode, zxid, body: ReplyBody::Empty },
+            Request::SetWatches { relative_zxid, watches } => {
+                let events = self.watches.set_watches(conn, &self.tree, relative_zxid, &watches);
+                for e in events {
+                    self.notify(e.conn, e.event_type, e.path, zxid);
+                }
+                Reply { xid: -8, opcode, zxid, body: ReplyBody::Empty }
+            }
+            Request::AddWatch { path, recursive } => {
+                self.watches.add_persistent_watch(conn, &path, recursive);
+                reply(ReplyBody::Empty)
+            }
+            Request::CheckWatches { path, watcher_type } => {
+                if self.watches.contains(conn, &path, watcher_type) {
+                    reply(ReplyBody::Empty)
+                } else {
+                    reply(ReplyBody::Error(ErrorCode::NoWatcher))
+                }
+            }
+            Request::RemoveWatches { path, watcher_type } => {
+                if self.watches.remove(conn, &path, watcher_type) {
+                    reply(ReplyBody::Empty)
+                } else {
+                    reply(ReplyBody::Error(ErrorCode::NoWatcher))
+                }
+            }
+            Request::WhoAmI => {
+                let who = auth
+                    .iter()
+                    .filter(|id| id.scheme != "super")
+                    .map(|id| {
+                        let user = if id.scheme == "digest" { id.id.split(':').next().unwrap_or("").to_string() } else { id.id.clone() };
+                        (id.scheme.clone(), user)
+                    })
+                    .collect();
+                reply(ReplyBody::WhoAmI(who))
+            }
+            Request::Unimplemented => Reply { xid, opcode, zxid: Zxid::from_i64(-1), body: ReplyBody::Error(ErrorCode::Unimplemented) },
+            Request::Write(_) | Request::CloseSession | Request::Auth { .. } => unreachable!("handled elsewhere"),
+        }
+    }
+
+    fn propose(&mut self, op: WriteOp, session: SessionId, cxid: i32, auth: &[Id], origin: Origin) {
+        self.last_proposed = self.last_proposed.next();
+        let ctx = PrepContext { zxid: self.last_proposed, session, cxid, time_ms: self.now_ms as i64, auth, config: &self.config.prep };
+        let txn = prep(&self.proposed_tree, &ctx, &op);
+        self.proposed_tree.apply(&txn);
+        self.outputs.push_back(Output::Persist(Persist::Txn(txn.clone())));
+        self.proposals.push_back(Proposal { txn, origin, acks: BTreeSet::new() });
+    }
+
+    /// The host synced the log up to `zxid`: that is this server's ACK.
+    fn durable(&mut self, zxid: Zxid) {
+        let me = self.config.server_id;
+        for p in self.proposals.iter_mut().take_while(|p| p.txn.zxid <= zxid) {
+            p.acks.insert(me);
+        }
+        self.commit_ready();
+    }
+
+    fn quorum_size(&self) -> usize {
+        1
+    }
+
+    /// Commits proposals at the head of the queue that a quorum acknowledged, in zxid order.
+    fn commit_ready(&mut self) {
+        while self.proposals.front().is_some_and(|p| p.acks.len() >= self.quorum_size()) {
+            let proposal = self.proposals.pop_front().expect("front");
+            self.commit(proposal);
+        }
+        self.maybe_snapshot();
+        let conns: Vec<ConnId> = self.connections.keys().copied().collect();
+        for conn in conns {
+            self.pump(conn);
+        }
+    }
+
+    fn commit(&mut self, proposal: Proposal) {
+        let txn = proposal.txn;
+        let applied = self.tree.apply(&txn);
+        self.txns_since_snapshot += 1;
+        for change in &applied.changes {
+            for e in self.watches.trigger(change) {
+                self.notify(e.conn, e.event_type, e.path, txn.zxid);
+            }
+        }
+        match &txn.op {
+            TxnOp::CreateSession { timeout_ms } => self.sessions.add(txn.session, *timeout_ms, self.now_ms),
+            TxnOp::CloseSession { .. } => {
+                self.sessions.remove(txn.session);
+                let holders: Vec<ConnId> = self
+                    .connections
+                    .iter()
+                    .filter(|(c, k)| k.session == Some(txn.session) && !matches!(proposal.origin, Origin::Request { conn, .. } if conn == **c))
+                    .map(|(c, _)| *c)
+                    .collect();
+                for conn in holders {
+                    self.close(conn, "session expired");
+                }
+            }
+            _ => {}
+        }
+        match proposal.origin {
+            Origin::Request { conn, xid } => {
+                if let Some(connection) = self.connections.get_mut(&conn) {
+                    if let Some(entry) = connection.queue.iter_mut().find(|e| e.xid == xid && matches!(e.state, EntryState::InFlight)) {
+                        entry.state = EntryState::Done(Reply { xid, opcode: entry.opcode, zxid: txn.zxid, body: ReplyBody::Write(applied.result) });
+                    }
+                }
+            }
+            Origin::Connect { conn, timeout_ms } => self.bind(conn, txn.session, timeout_ms),
+            Origin::Server => {}
+        }
+    }
+
+    fn maybe_snapshot(&mut self) {
+        // ZooKeeper snapshots at a point drawn in [snapCount/2 + 1, snapCount] so
+        // that servers do not all snapshot at once; the draw here is derived from
+        // the server id to stay deterministic.
+        let half = self.config.snap_count / 2;
+        let threshold = half + 1 + (self.config.server_id.0.wrapping_mul(0x9E37_79B9) % half.max(1));
+        if self.txns_since_snapshot >= threshold.min(self.config.snap_count.max(1)) {
+            self.txns_since_snapshot = 0;
+            self.outputs.push_back(Output::Persist(Persist::Snapshot(self.tree.clone())));
+        }
+    }
+
+    fn tick(&mut self) {
+        for session in self.sessions.expired(self.now_ms) {
+            self.sessions.set_closing(session);
+            self.propose(WriteOp::CloseSession, session, 0, &[], Origin::Server);
+        }
+        if self.now_ms >= self.next_container_check_ms {
+            self.next_container_check_ms = self.now_ms + self.config.container_check_interval_ms;
+            for path in self.proposed_tree.cleanup_candidates(self.now_ms as i64) {
+                self.propose(WriteOp::DeleteContainer { path }, SessionId(0), 0, &[], Origin::Server);
+            }
+        }
+    }
+
+    fn send(&mut self, conn: ConnId, reply: Reply) {
+        if let Some(c) = self.connections.get_mut(&conn) {
+            c.packets_sent += 1;
+            c.last_zxid = c.last_zxid.max(reply.zxid);
+            self.packets_sent += 1;
+            self.outputs.push_back(Output::Reply { conn, reply });
+        }
+    }
+
+    fn notify(&mut self, conn: ConnId, event_type: EventType, path: String, zxid: Zxid) {
+        if let Some(c) = self.connections.get_mut(&conn) {
+            c.packets_sent += 1;
+            self.packets_sent += 1;
+            self.outputs.push_back(Output::Notify { conn, event_type, path, zxid });
+        }
+    }
+
+    fn close(&mut self, conn: ConnId, reason: &'static str) {
+        if let Some(c) = self.connections.get_mut(&conn) {
+            // Keep the record until the host reports the disconnect, but stop serving it.
+            c.session = None;
+            c.queue.clear();
+            self.outputs.push_back(Output::Close { conn, reason });
+        }
+    }
+}

@@ -2,3 +2,8 @@
 //! transaction log and snapshots, zoo.cfg, and the real clock. Adapters
 //! translate and carry; every decision about zxids, epochs, sessions or
 //! quorums is made by the engine.
+
+pub mod config;
+
+pub mod storage;
+pub mod four_letter;

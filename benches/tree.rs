@@ -18,71 +18,55 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 fn main() {
+    // criterion 0.5 asks for clap without its "help" feature, so unless some
+    // other dependency turns it on, `--help` is rejected as an unexpected
+    // argument (bheisler/criterion.rs#702). Answer it here in every build.
+    if std::env::args().skip(1).any(|a| a == "--help" || a == "-h") {
+        print!("{USAGE}");
+        return;
+    }
     let scale = Scale::from_args();
     let mut criterion = Criterion::default().configure_from_args();
     // Built on first use, so `--help`, `--list` and filters that match nothing
     // do not pay the seconds a million creates take.
     let mut fixture: Option<Fixture> = None;
-    bench_writes(&mut criterion, &mut fixture, scale);
-    bench_reads(&mut criterion, &mut fixture, scale);
+    // Writes go last: the copy-on-write ones move map chunks and keys to new
+    // allocations all over the heap, which made a later full-tree serialize
+    // two to three times slower. Snapshots and reads see the tree as built.
     bench_snapshots(&mut criterion, &mut fixture, scale);
+    bench_reads(&mut criterion, &mut fixture, scale);
+    bench_writes(&mut criterion, &mut fixture, scale);
     criterion.final_summary();
 }
 
-/// Writes on the 1M tree, each a `prep` then an `apply`, as the leader does.
-fn bench_writes(c: &mut Criterion, slot: &mut Option<Fixture>, scale: Scale) {
-    let mut group = c.benchmark_group("write");
-    group.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
-    group.throughput(Throughput::Elements(1));
+/// Snapshots of the whole 1M tree.
+fn bench_snapshots(c: &mut Criterion, slot: &mut Option<Fixture>, scale: Scale) {
+    let mut group = c.benchmark_group("snapshot");
+    group.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(2));
 
-    // A fresh path each iteration, spread over the parents. The nodes are
-    // deleted again after each sample (untimed) so the tree stays at its size.
-    group.bench_function("create", |b| {
+    group.bench_function("clone", |b| {
         let fx = fixture(slot, scale);
-        b.iter_custom(|iters| {
-            let ops: Vec<WriteOp> = (0..iters).map(|_| fx.fresh_create_op()).collect();
-            let start = Instant::now();
-            for op in &ops {
-                black_box(fx.write(op));
-            }
-            let elapsed = start.elapsed();
-            for op in &ops {
-                let WriteOp::Create { path, .. } = op else { unreachable!() };
-                let applied = fx.write(&WriteOp::Delete { path: path.clone(), version: -1 });
-                assert_eq!(applied.result, OpResult::Deleted, "cleanup of {path}");
-            }
-            elapsed
-        })
+        b.iter(|| fx.tree.clone())
     });
 
-    // setData of random existing children: the steady state, where the tree
-    // owns every map chunk alone and `apply` changes them in place.
-    group.bench_function("setData", |b| {
+    // Each iteration takes hundreds of milliseconds: flat sampling keeps the
+    // run to about ten of them instead of criterion's linear 55.
+    group.sampling_mode(SamplingMode::Flat).measurement_time(Duration::from_secs(4));
+    group.bench_function("serialize", |b| {
         let fx = fixture(slot, scale);
-        b.iter_custom(|iters| {
-            let ops = fx.set_data_ops(iters);
-            let start = Instant::now();
-            for op in &ops {
-                black_box(fx.write(op));
-            }
-            start.elapsed()
-        })
+        b.iter(|| fx.tree.to_snapshot_bytes())
     });
 
-    // The worst case of O(1) snapshots: a setData while a fresh snapshot clone
-    // shares every chunk, so the whole root-to-leaf path is copied. The clone
-    // and its drop are not timed.
-    group.bench_function("setData_after_snapshot", |b| {
+    // The loaded tree is dropped outside the timing.
+    group.bench_function("deserialize", |b| {
         let fx = fixture(slot, scale);
         b.iter_custom(|iters| {
-            let ops = fx.set_data_ops(iters);
             let mut elapsed = Duration::ZERO;
-            for op in &ops {
-                let snapshot = fx.tree.clone();
+            for _ in 0..iters {
                 let start = Instant::now();
-                black_box(fx.write(op));
+                let tree = DataTree::from_snapshot_bytes(&fx.snapshot).expect("own snapshot loads");
                 elapsed += start.elapsed();
-                drop(snapshot);
+                drop(black_box(tree));
             }
             elapsed
         })
@@ -120,40 +104,91 @@ fn bench_reads(c: &mut Criterion, slot: &mut Option<Fixture>, scale: Scale) {
     group.finish();
 }
 
-/// Snapshots of the whole 1M tree.
-fn bench_snapshots(c: &mut Criterion, slot: &mut Option<Fixture>, scale: Scale) {
-    let mut group = c.benchmark_group("snapshot");
-    group.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(2));
+/// Writes on the 1M tree, each a `prep` then an `apply`, as the leader does.
+fn bench_writes(c: &mut Criterion, slot: &mut Option<Fixture>, scale: Scale) {
+    let mut group = c.benchmark_group("write");
+    group.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
+    group.throughput(Throughput::Elements(1));
 
-    group.bench_function("clone", |b| {
-        let fx = fixture(slot, scale);
-        b.iter(|| fx.tree.clone())
-    });
-
-    // Each iteration takes hundreds of milliseconds: flat sampling keeps the
-    // run to about ten of them instead of criterion's linear 55.
-    group.sampling_mode(SamplingMode::Flat).measurement_time(Duration::from_secs(4));
-    group.bench_function("serialize", |b| {
-        let fx = fixture(slot, scale);
-        b.iter(|| fx.tree.to_snapshot_bytes())
-    });
-
-    // The loaded tree is dropped outside the timing.
-    group.bench_function("deserialize", |b| {
+    // A fresh path each iteration, under a random parent. The nodes are
+    // deleted again after each sample (untimed) so the tree stays at its size.
+    group.bench_function("create", |b| {
         let fx = fixture(slot, scale);
         b.iter_custom(|iters| {
+            let ops: Vec<WriteOp> = (0..iters).map(|_| fx.fresh_create_op()).collect();
+            let start = Instant::now();
+            for op in &ops {
+                black_box(fx.write(op));
+            }
+            let elapsed = start.elapsed();
+            for op in &ops {
+                let WriteOp::Create { path, .. } = op else { unreachable!() };
+                let applied = fx.write(&WriteOp::Delete { path: path.clone(), version: -1 });
+                assert_eq!(applied.result, OpResult::Deleted, "cleanup of {path}");
+            }
+            elapsed
+        })
+    });
+
+    // setData of random existing children (from a pool of 65,536): the steady state, where the tree
+    // owns every map chunk alone and `apply` changes them in place.
+    group.bench_function("setData", |b| {
+        let fx = fixture(slot, scale);
+        b.iter_custom(|iters| {
+            let ops = fx.set_data_ops(iters);
+            let start = Instant::now();
+            for op in &ops {
+                black_box(fx.write(op));
+            }
+            start.elapsed()
+        })
+    });
+
+    // The worst case of O(1) snapshots: a setData while a fresh snapshot clone
+    // shares every chunk, so the whole root-to-leaf path is copied. The clone
+    // and its drop are not timed.
+    group.bench_function("setData_after_snapshot", |b| {
+        let fx = fixture(slot, scale);
+        b.iter_custom(|iters| {
+            let ops = fx.set_data_ops(iters);
             let mut elapsed = Duration::ZERO;
-            for _ in 0..iters {
+            for op in &ops {
+                let snapshot = fx.tree.clone();
                 let start = Instant::now();
-                let tree = DataTree::from_snapshot_bytes(&fx.snapshot).expect("own snapshot loads");
+                black_box(fx.write(op));
                 elapsed += start.elapsed();
-                drop(black_box(tree));
+                drop(snapshot);
             }
             elapsed
         })
     });
     group.finish();
 }
+
+const USAGE: &str = "\
+Benchmarks of ensemble's znode tree at 1,000,000 znodes (criterion 0.5).
+
+Usage: cargo bench --bench tree -- [OPTIONS] [FILTER]
+
+Benchmarks, in run order:
+  snapshot/clone, snapshot/serialize, snapshot/deserialize,
+  read/getData, read/getChildren,
+  write/create, write/setData, write/setData_after_snapshot
+The first benchmark to run builds the tree and prints memory per znode and
+snapshot bytes per znode.
+
+Common criterion options:
+  [FILTER]                   run only benchmarks whose id contains FILTER
+  --exact                    FILTER must match a benchmark id exactly
+  --list                     list the benchmarks
+  --test                     run each benchmark once, on a 10 x 10 tree
+  --save-baseline NAME       save results under NAME
+  --baseline NAME            compare with the saved baseline NAME
+  --noplot, --verbose, --quiet, --color auto|always|never
+  --profile-time SECONDS     iterate without analysis, for a profiler
+Group settings in benches/tree.rs (sample size 10, short measurement times)
+take precedence over --sample-size, --warm-up-time and --measurement-time.
+";
 
 /// How big a tree to build: `parents` nodes under "/", each with `children`.
 #[derive(Clone, Copy, Debug)]
@@ -269,7 +304,7 @@ impl Fixture {
         if let (Some(a), Some(b)) = (rss_after, rss_before) {
             println!("memory per znode (RSS after - before build, includes malloc overhead): {:.1} B", a.saturating_sub(b) as f64 / added as f64);
         }
-        println!("memory per znode of the tree loaded from its snapshot: {:.1} B", loaded_heap as f64 / nodes as f64);
+        println!("memory per znode of the tree loaded from its snapshot (live heap bytes / {nodes}): {:.1} B", loaded_heap as f64 / nodes as f64);
         println!(
             "snapshot: {} bytes = {:.1} B per znode; first serialize {:.0} ms, peak extra heap {:.1} MiB",
             fx.snapshot.len(),

@@ -69,16 +69,16 @@ impl DataTree {
                 return Err(format!("node keys out of order at {:?}", path::key_path(&n.key)));
             }
             let acl = acls.get(n.acl as usize).ok_or_else(|| format!("node {:?} names ACL {} of {}", path::key_path(&n.key), n.acl, acls.len()))?;
-            let p = path::key_path(&n.key);
+            // Only indexed kinds need the path spelled out.
             match n.kind {
                 NodeKind::Ephemeral { owner } => {
-                    tree.ephemerals.insert((owner, p));
+                    tree.ephemerals.insert((owner, path::key_path(&n.key)));
                 }
                 NodeKind::Container => {
-                    tree.containers.insert(p);
+                    tree.containers.insert(path::key_path(&n.key));
                 }
                 NodeKind::Ttl { .. } => {
-                    tree.ttls.insert(p);
+                    tree.ttls.insert(path::key_path(&n.key));
                 }
                 NodeKind::Persistent => {}
             }
@@ -100,7 +100,7 @@ impl DataTree {
             last_key = Some(n.key.clone());
             nodes.push((n.key, node));
         }
-        // Keys arrive sorted, which lets im build the map without rebalancing work.
+        // im builds the map by inserting one entry at a time; most of the load time goes here.
         tree.nodes = nodes.into_iter().collect();
         for (session, timeout) in image.sessions {
             tree.sessions.insert(session, timeout);

@@ -110,32 +110,35 @@ pub fn is_super(auth: &[Id]) -> bool {
 }
 
 /// Validates an ACL from a request and resolves the `auth` scheme to the
-/// caller's authenticated ids (`fixupACL`); duplicates are dropped.
+/// caller's authenticated ids (`fixupACL`); duplicates in the request are dropped.
 pub fn fixup(acl: &[Acl], auth: &[Id]) -> Result<Vec<Acl>, ErrorCode> {
     if acl.is_empty() {
         return Err(ErrorCode::InvalidAcl);
     }
-    let mut out: Vec<Acl> = Vec::with_capacity(acl.len());
-    let mut push = |a: Acl| {
-        if !out.contains(&a) {
-            out.push(a);
-        }
-    };
+    // Duplicates are dropped from the request before `auth` expands, as
+    // `fixupACL` does: an expansion may repeat an entry given explicitly.
+    let mut unique: Vec<&Acl> = Vec::with_capacity(acl.len());
     for a in acl {
+        if !unique.contains(&a) {
+            unique.push(a);
+        }
+    }
+    let mut out: Vec<Acl> = Vec::with_capacity(unique.len());
+    for a in unique {
         if a.id.scheme == "world" && a.id.id == "anyone" {
-            push(a.clone());
+            out.push(a.clone());
         } else if a.id.scheme == "auth" {
             // Only schemes that authenticate a user count; an ip id does not.
             let mut any = false;
             for who in auth.iter().filter(|who| who.scheme == "digest") {
                 any = true;
-                push(Acl { perms: a.perms, id: who.clone() });
+                out.push(Acl { perms: a.perms, id: who.clone() });
             }
             if !any {
                 return Err(ErrorCode::InvalidAcl);
             }
         } else if is_valid_id(&a.id) {
-            push(a.clone());
+            out.push(a.clone());
         } else {
             return Err(ErrorCode::InvalidAcl);
         }
@@ -259,8 +262,8 @@ mod tests {
         assert_eq!(fixup(&[Acl::new(perms::ALL, "digest", "a:")], &[]), Err(ErrorCode::InvalidAcl));
         let me = Id::new("digest", "u:h");
         assert_eq!(
-            fixup(&[Acl::new(perms::ALL, "auth", ""), Acl::new(perms::ALL, "digest", "u:h")], &[Id::new("ip", "1.2.3.4"), me.clone()]),
-            Ok(vec![Acl { perms: perms::ALL, id: me }])
+            fixup(&[Acl::new(perms::ALL, "auth", ""), Acl::new(perms::ALL, "auth", ""), Acl::new(perms::ALL, "digest", "u:h")], &[Id::new("ip", "1.2.3.4"), me.clone()]),
+            Ok(vec![Acl { perms: perms::ALL, id: me.clone() }, Acl { perms: perms::ALL, id: me }])
         );
     }
 

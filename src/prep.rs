@@ -99,7 +99,9 @@ fn prep_op(tree: &DataTree, ctx: &PrepContext<'_>, op: &WriteOp) -> Result<TxnOp
             if node.num_children > 0 {
                 return Err(ErrorCode::NotEmpty);
             }
-            // ZooKeeper answers BadVersion when the node is no longer a container or TTL node.
+            // Stricter than ZooKeeper, which refuses only session ephemerals: the
+            // cleanup timer must never delete a node that is no longer a container
+            // or TTL node (say, recreated as persistent since the scan).
             if !matches!(node.kind, NodeKind::Container | NodeKind::Ttl { .. }) {
                 return Err(ErrorCode::BadVersion);
             }

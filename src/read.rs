@@ -36,8 +36,8 @@ pub fn read(tree: &DataTree, session: SessionId, auth: &[Id], op: &ReadOp) -> Re
         }
         ReadOp::GetEphemerals { prefix } => {
             let all = tree.ephemerals(session);
-            let prefix = prefix.trim();
-            if prefix.is_empty() || prefix == "/" {
+            // Trimmed only to recognise "all"; the filter uses the prefix as sent.
+            if prefix.trim().is_empty() || prefix.trim() == "/" {
                 Ok(ReadResult::Paths(all))
             } else {
                 Ok(ReadResult::Paths(all.into_iter().filter(|p| p.starts_with(prefix)).collect()))

@@ -58,7 +58,9 @@ pub fn node_key(path: &str) -> Option<String> {
     if path == "/" {
         return Some(String::new());
     }
-    if !path.starts_with('/') || path.contains('\0') {
+    // ZooKeeper looks paths up exactly as written, so "//a" or "/a/" name no node;
+    // an empty component must not alias another path's key.
+    if !path.starts_with('/') || path.contains('\0') || path.contains("//") || path.ends_with('/') {
         return None;
     }
     let (parent, name) = split(path)?;
@@ -97,6 +99,15 @@ mod tests {
         for bad in ["", "a", "a/b", "/a/", "//", "/a//b", "/.", "/..", "/a/./b", "/a/../b", "/a\0b", "/a\u{1}", "/\u{e000}", "/😀"] {
             assert_eq!(validate(bad), Err(ErrorCode::BadArguments), "{bad:?}");
         }
+    }
+
+    // Paths with empty components have no key, so they cannot alias real nodes.
+    #[test]
+    fn no_aliasing_keys() {
+        assert_eq!(node_key("//a"), None);
+        assert_eq!(node_key("/a//b"), None);
+        assert_eq!(node_key("/a/"), None);
+        assert_eq!(node_key("/"), Some(String::new()));
     }
 
     proptest! {

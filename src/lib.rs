@@ -29,6 +29,7 @@ pub mod acl;
 pub mod error;
 pub mod peer;
 pub mod prep;
+pub mod proto;
 pub mod read;
 pub mod request;
 pub mod session;

@@ -15,12 +15,14 @@
 use crate::acl::{self, Id};
 use crate::error::ErrorCode;
 use crate::prep::{prep, PrepConfig, PrepContext};
+use crate::proto::records::{AddWatchMode, ConnectRequest, ConnectResponse};
+use crate::proto::{ClientRequest, ReadReply, WriteReply};
 use crate::read::read;
 use crate::request::{ReadOp, ReadResult, WriteOp};
-use crate::session::{negotiate_timeout, Password, SessionTracker};
+use crate::session::{negotiate_timeout, SessionTracker};
 use crate::tree::DataTree;
 use crate::txn::{OpResult, Txn, TxnOp};
-use crate::watch::{EventType, WatchManager, WatchSet, WatcherType};
+use crate::watch::{EventType, WatchManager, WatchSet};
 use crate::zxid::{ConnId, Epoch, ServerId, SessionId, Zxid};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -70,113 +72,34 @@ impl PeerConfig {
     }
 }
 
-/// A decoded ConnectRequest.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ConnectRequest {
-    /// The last zxid the client has seen.
-    pub last_zxid_seen: Zxid,
-    /// Requested session timeout.
-    pub timeout_ms: i32,
-    /// 0 for a new session, else the session to resume.
-    pub session: SessionId,
-    /// The session's password when resuming.
-    pub password: Vec<u8>,
-    /// Whether the client accepts a read-only server.
-    pub read_only: bool,
-}
-
-/// The ConnectResponse to send; a refused session has timeout 0, session 0 and a zero password.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ConnectResponse {
-    /// Negotiated timeout.
-    pub timeout_ms: i32,
-    /// The session id.
-    pub session: SessionId,
-    /// The session password.
-    pub password: Password,
-    /// Whether this server is read-only.
-    pub read_only: bool,
-}
-
-/// A client request after the handshake.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Request {
-    /// A state change.
-    Write(WriteOp),
-    /// A read, optionally leaving a watch.
-    Read {
-        /// What to read.
-        op: ReadOp,
-        /// Leave a watch (getData/exists/getChildren).
-        watch: bool,
-    },
-    /// sync: answered once every write committed before it is applied here.
-    Sync {
-        /// Echoed back.
-        path: String,
-    },
-    /// A keep-alive.
-    Ping,
-    /// addauth.
-    Auth {
-        /// Auth scheme; only digest is supported.
-        scheme: String,
-        /// Scheme-specific credentials, `user:password` for digest.
-        auth: Vec<u8>,
-    },
-    /// Re-register watches after reconnecting.
-    SetWatches {
-        /// The last zxid the client saw.
-        relative_zxid: Zxid,
-        /// The watches.
-        watches: WatchSet,
-    },
-    /// addWatch.
-    AddWatch {
-        /// Node to watch.
-        path: String,
-        /// Mode 1 (recursive) or 0 (persistent).
-        recursive: bool,
-    },
-    /// checkWatches.
-    CheckWatches {
-        /// Watched node.
-        path: String,
-        /// Which watches.
-        watcher_type: WatcherType,
-    },
-    /// removeWatches.
-    RemoveWatches {
-        /// Watched node.
-        path: String,
-        /// Which watches.
-        watcher_type: WatcherType,
-    },
-    /// whoAmI.
-    WhoAmI,
-    /// closeSession.
-    CloseSession,
-    /// An opcode this server does not implement; answered Unimplemented and closed.
-    Unimplemented,
-}
-
-impl Request {
-    fn is_write(&self) -> bool {
-        matches!(self, Request::Write(_) | Request::CloseSession)
-    }
-}
-
-/// What a reply carries.
+/// What a reply carries; the reply kinds come from decoding, so the host
+/// encodes each result as the request's opcode demands.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ReplyBody {
     /// The result of a write (errors included).
-    Write(OpResult),
+    Write {
+        /// How to encode it.
+        reply: WriteReply,
+        /// The result.
+        result: OpResult,
+    },
     /// The result of a read.
-    Read(Result<ReadResult, ErrorCode>),
+    Read {
+        /// How to encode it.
+        reply: ReadReply,
+        /// The result.
+        result: Result<ReadResult, ErrorCode>,
+    },
     /// sync's path.
     Sync(String),
-    /// whoAmI's (scheme, user) pairs.
-    WhoAmI(Vec<(String, String)>),
+    /// A ping answer (xid −2).
+    Ping,
+    /// An auth answer (zxid 0).
+    Auth(Result<(), ErrorCode>),
+    /// addWatch's `ErrorResponse{0}`.
+    AddWatch,
+    /// whoAmI's authenticated ids.
+    WhoAmI(Vec<Id>),
     /// A header-only success.
     Empty,
     /// A header-only error.
@@ -188,8 +111,6 @@ pub enum ReplyBody {
 pub struct Reply {
     /// The request's xid.
     pub xid: i32,
-    /// The request's opcode, echoed so the host encodes the right response record.
-    pub opcode: i32,
     /// The zxid the reply header carries.
     pub zxid: Zxid,
     /// The content.
@@ -228,10 +149,8 @@ pub enum Input {
         conn: ConnId,
         /// Request xid.
         xid: i32,
-        /// Request opcode.
-        opcode: i32,
         /// The decoded request.
-        request: Request,
+        request: ClientRequest,
     },
     /// The connection closed.
     Disconnected {
@@ -334,9 +253,22 @@ pub struct Connection {
 #[derive(Clone, Debug)]
 struct Entry {
     xid: i32,
-    opcode: i32,
-    request: Request,
+    request: ClientRequest,
     state: EntryState,
+}
+
+/// Whether a request goes through a transaction (and so waits for its commit).
+fn is_write(request: &ClientRequest) -> bool {
+    matches!(request, ClientRequest::Write { .. } | ClientRequest::Rejected { .. } | ClientRequest::CloseSession)
+}
+
+/// Whether the connection closes once the request is answered.
+fn closes_connection(request: &ClientRequest) -> Option<&'static str> {
+    match request {
+        ClientRequest::CloseSession => Some("session closed by client"),
+        ClientRequest::Unknown { .. } => Some("unimplemented opcode"),
+        _ => None,
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -351,7 +283,7 @@ enum Origin {
     /// A client request, answered on commit.
     Request { conn: ConnId, xid: i32 },
     /// A new session's handshake, answered on commit.
-    Connect { conn: ConnId, timeout_ms: i32 },
+    Connect { conn: ConnId, request: ConnectRequest, timeout_ms: i32 },
     /// The server's own work (expiry, cleanup): nobody to answer.
     Server,
 }
@@ -427,7 +359,7 @@ impl Peer {
                 self.connections.insert(conn, connection);
             }
             Input::Connect { conn, request } => self.connect(conn, request),
-            Input::Request { conn, xid, opcode, request } => self.request(conn, xid, opcode, request),
+            Input::Request { conn, xid, request } => self.request(conn, xid, request),
             Input::Disconnected { conn } => {
                 self.connections.remove(&conn);
                 self.watches.remove_conn(conn);
@@ -524,12 +456,12 @@ impl Peer {
             return;
         }
         let timeout_ms = negotiate_timeout(request.timeout_ms, self.config.min_session_timeout_ms, self.config.max_session_timeout_ms);
-        if request.session.0 == 0 {
+        if request.session_id.0 == 0 {
             let session = self.sessions.next_session_id();
-            self.propose(WriteOp::CreateSession { timeout_ms }, session, 0, &[], Origin::Connect { conn, timeout_ms });
+            self.propose(WriteOp::CreateSession { timeout_ms }, session, 0, &[], Origin::Connect { conn, request, timeout_ms });
             return;
         }
-        let session = request.session;
+        let session = request.session_id;
         // As ZooKeeper 3.8 does, a reconnect first closes the session's current
         // connection, even before the password is checked.
         let holders: Vec<ConnId> = self.connections.iter().filter(|(c, k)| **c != conn && k.session == Some(session)).map(|(c, _)| *c).collect();
@@ -538,25 +470,26 @@ impl Peer {
             self.connections.remove(&other);
             self.watches.remove_conn(other);
         }
-        let valid = self.sessions.get(session).is_some_and(|s| !s.closing) && request.password == self.sessions.password(session);
+        let valid = self.sessions.get(session).is_some_and(|s| !s.closing) && request.passwd[..] == self.sessions.password(session)[..];
         if !valid {
-            self.outputs.push_back(Output::Connected { conn, response: ConnectResponse { timeout_ms: 0, session: SessionId(0), password: [0; 16], read_only: false } });
+            self.outputs.push_back(Output::Connected { conn, response: ConnectResponse::refusal(&request) });
             self.close(conn, "session expired or wrong password");
             return;
         }
         self.sessions.touch(session, self.now_ms);
-        self.bind(conn, session, timeout_ms);
+        self.bind(conn, &request, session, timeout_ms);
     }
 
-    fn bind(&mut self, conn: ConnId, session: SessionId, timeout_ms: i32) {
-        let password = self.sessions.password(session);
+    fn bind(&mut self, conn: ConnId, request: &ConnectRequest, session: SessionId, timeout_ms: i32) {
+        let password = self.sessions.password(session).to_vec();
         if let Some(c) = self.connections.get_mut(&conn) {
             c.session = Some(session);
-            self.outputs.push_back(Output::Connected { conn, response: ConnectResponse { timeout_ms, session, password, read_only: false } });
+            let response = ConnectResponse::accept(request, timeout_ms, session, password, false);
+            self.outputs.push_back(Output::Connected { conn, response });
         }
     }
 
-    fn request(&mut self, conn: ConnId, xid: i32, opcode: i32, request: Request) {
+    fn request(&mut self, conn: ConnId, xid: i32, request: ClientRequest) {
         let Some(connection) = self.connections.get_mut(&conn) else { return };
         let Some(session) = connection.session else {
             self.close(conn, "request before the handshake completed");
@@ -569,8 +502,11 @@ impl Peer {
             return;
         }
         // Auth is answered at once, as ZooKeeper does, outside the request order.
-        if let Request::Auth { scheme, auth } = &request {
-            let result = if scheme == "digest" { acl::authenticate_digest(auth, self.config.super_digest.as_deref()) } else { Err(ErrorCode::AuthFailed) };
+        if let ClientRequest::Auth { scheme, auth } = &request {
+            let result = match (scheme.as_str(), auth) {
+                ("digest", Some(auth)) => acl::authenticate_digest(auth, self.config.super_digest.as_deref()),
+                _ => Err(ErrorCode::AuthFailed),
+            };
             match result {
                 Ok(ids) => {
                     let connection = self.connections.get_mut(&conn).expect("present");
@@ -579,10 +515,10 @@ impl Peer {
                             connection.auth.push(id);
                         }
                     }
-                    self.send(conn, Reply { xid, opcode, zxid: Zxid::ZERO, body: ReplyBody::Empty });
+                    self.send(conn, Reply { xid, zxid: Zxid::ZERO, body: ReplyBody::Auth(Ok(())) });
                 }
                 Err(code) => {
-                    self.send(conn, Reply { xid, opcode, zxid: Zxid::ZERO, body: ReplyBody::Error(code) });
+                    self.send(conn, Reply { xid, zxid: Zxid::ZERO, body: ReplyBody::Auth(Err(code)) });
                     self.close(conn, "authentication failed");
                 }
             }
@@ -593,13 +529,13 @@ impl Peer {
             self.close(conn, "too many requests queued on one connection");
             return;
         }
-        connection.queue.push_back(Entry { xid, opcode, request, state: EntryState::New });
+        connection.queue.push_back(Entry { xid, request, state: EntryState::New });
         self.pump(conn);
     }
 
     /// Moves a connection's queue forward: answers finished entries in order,
-    /// proposes writes (several may be in flight), and answers a read only
-    /// once every earlier request of the connection is answered.
+    /// proposes writes (several may be in flight), and answers anything else
+    /// only once every earlier request of the connection is answered.
     fn pump(&mut self, conn: ConnId) {
         loop {
             self.flush_done(conn);
@@ -611,7 +547,7 @@ impl Peer {
                 match entry.state {
                     EntryState::InFlight | EntryState::Done(_) => blocked = true,
                     EntryState::New => {
-                        if entry.request.is_write() {
+                        if is_write(&entry.request) {
                             if self.proposals.len() < self.config.outstanding_limit {
                                 next = Some(i);
                             }
@@ -625,21 +561,22 @@ impl Peer {
             let Some(i) = next else { return };
             let connection = self.connections.get_mut(&conn).expect("present");
             let entry = &mut connection.queue[i];
-            let (xid, opcode, request) = (entry.xid, entry.opcode, entry.request.clone());
-            if request.is_write() {
+            let (xid, request) = (entry.xid, entry.request.clone());
+            if is_write(&request) {
                 entry.state = EntryState::InFlight;
                 let auth = connection.auth.clone();
                 let op = match request {
-                    Request::CloseSession => WriteOp::CloseSession,
-                    Request::Write(op) => op,
+                    ClientRequest::Write { op, .. } => op,
+                    ClientRequest::Rejected { error } => WriteOp::Refused(error),
+                    ClientRequest::CloseSession => {
+                        self.sessions.set_closing(session);
+                        WriteOp::CloseSession
+                    }
                     _ => unreachable!("is_write"),
                 };
-                if matches!(op, WriteOp::CloseSession) {
-                    self.sessions.set_closing(session);
-                }
                 self.propose(op, session, xid, &auth, Origin::Request { conn, xid });
             } else {
-                let reply = self.answer_locally(conn, session, xid, opcode, request);
+                let reply = self.answer_locally(conn, session, xid, request);
                 let connection = self.connections.get_mut(&conn).expect("present");
                 connection.queue[i].state = EntryState::Done(reply);
             }
@@ -655,21 +592,20 @@ impl Peer {
             }
             let entry = connection.queue.pop_front().expect("front");
             let EntryState::Done(reply) = entry.state else { unreachable!() };
-            let close_after = matches!(entry.request, Request::CloseSession | Request::Unimplemented);
             self.send(conn, reply);
-            if close_after {
-                self.close(conn, if matches!(entry.request, Request::CloseSession) { "session closed by client" } else { "unimplemented opcode" });
+            if let Some(reason) = closes_connection(&entry.request) {
+                self.close(conn, reason);
                 return;
             }
         }
     }
 
-    fn answer_locally(&mut self, conn: ConnId, session: SessionId, xid: i32, opcode: i32, request: Request) -> Reply {
+    fn answer_locally(&mut self, conn: ConnId, session: SessionId, xid: i32, request: ClientRequest) -> Reply {
         let zxid = self.tree.last_zxid();
-        let reply = |body| Reply { xid, opcode, zxid, body };
+        let reply = |body| Reply { xid, zxid, body };
         let auth = self.connections.get(&conn).map(|c| c.auth.clone()).unwrap_or_default();
         match request {
-            Request::Read { op, watch } => {
+            ClientRequest::Read { op, watch, reply: kind } => {
                 let result = read(&self.tree, session, &auth, &op);
                 if watch {
                     match (&op, &result) {
@@ -679,48 +615,44 @@ impl Peer {
                         _ => {}
                     }
                 }
-                reply(ReplyBody::Read(result))
+                reply(ReplyBody::Read { reply: kind, result })
             }
-            Request::Sync { path } => reply(ReplyBody::Sync(path)),
-            Request::Ping => Reply { xid: -2, opcode, zxid, body: ReplyBody::Empty },
-            Request::SetWatches { relative_zxid, watches } => {
+            ClientRequest::Sync { path } => reply(ReplyBody::Sync(path)),
+            ClientRequest::Ping => reply(ReplyBody::Ping),
+            ClientRequest::SetWatches { relative_zxid, data, exist, child, persistent, persistent_recursive } => {
+                let watches = WatchSet { data, exist, child, persistent, persistent_recursive };
                 let events = self.watches.set_watches(conn, &self.tree, relative_zxid, &watches);
                 for e in events {
                     self.notify(e.conn, e.event_type, e.path, zxid);
                 }
-                Reply { xid: -8, opcode, zxid, body: ReplyBody::Empty }
-            }
-            Request::AddWatch { path, recursive } => {
-                self.watches.add_persistent_watch(conn, &path, recursive);
                 reply(ReplyBody::Empty)
             }
-            Request::CheckWatches { path, watcher_type } => {
+            ClientRequest::AddWatch { path, mode } => {
+                self.watches.add_persistent_watch(conn, &path, mode == AddWatchMode::PersistentRecursive);
+                reply(ReplyBody::AddWatch)
+            }
+            ClientRequest::CheckWatches { path, watcher_type } => {
                 if self.watches.contains(conn, &path, watcher_type) {
                     reply(ReplyBody::Empty)
                 } else {
                     reply(ReplyBody::Error(ErrorCode::NoWatcher))
                 }
             }
-            Request::RemoveWatches { path, watcher_type } => {
+            ClientRequest::RemoveWatches { path, watcher_type } => {
                 if self.watches.remove(conn, &path, watcher_type) {
                     reply(ReplyBody::Empty)
                 } else {
                     reply(ReplyBody::Error(ErrorCode::NoWatcher))
                 }
             }
-            Request::WhoAmI => {
-                let who = auth
-                    .iter()
-                    .filter(|id| id.scheme != "super")
-                    .map(|id| {
-                        let user = if id.scheme == "digest" { id.id.split(':').next().unwrap_or("").to_string() } else { id.id.clone() };
-                        (id.scheme.clone(), user)
-                    })
-                    .collect();
-                reply(ReplyBody::WhoAmI(who))
+            ClientRequest::WhoAmI => reply(ReplyBody::WhoAmI(auth.into_iter().filter(|id| id.scheme != "super").collect())),
+            // Without reconfigEnabled ZooKeeper refuses reconfig; SASL is not offered.
+            ClientRequest::Reconfig(_) => reply(ReplyBody::Error(ErrorCode::ReconfigDisabled)),
+            ClientRequest::Sasl { .. } => reply(ReplyBody::Error(ErrorCode::AuthFailed)),
+            ClientRequest::Unknown { .. } => Reply { xid, zxid: Zxid::from_i64(-1), body: ReplyBody::Error(ErrorCode::Unimplemented) },
+            ClientRequest::Write { .. } | ClientRequest::Rejected { .. } | ClientRequest::CloseSession | ClientRequest::Auth { .. } => {
+                unreachable!("handled elsewhere")
             }
-            Request::Unimplemented => Reply { xid, opcode, zxid: Zxid::from_i64(-1), body: ReplyBody::Error(ErrorCode::Unimplemented) },
-            Request::Write(_) | Request::CloseSession | Request::Auth { .. } => unreachable!("handled elsewhere"),
         }
     }
 
@@ -788,11 +720,17 @@ impl Peer {
             Origin::Request { conn, xid } => {
                 if let Some(connection) = self.connections.get_mut(&conn) {
                     if let Some(entry) = connection.queue.iter_mut().find(|e| e.xid == xid && matches!(e.state, EntryState::InFlight)) {
-                        entry.state = EntryState::Done(Reply { xid, opcode: entry.opcode, zxid: txn.zxid, body: ReplyBody::Write(applied.result) });
+                        let body = match &entry.request {
+                            ClientRequest::Write { reply, .. } => ReplyBody::Write { reply: reply.clone(), result: applied.result },
+                            ClientRequest::CloseSession => ReplyBody::Empty,
+                            // A refused request's result is an error: the reply is a bare header.
+                            _ => ReplyBody::Write { reply: WriteReply::Delete, result: applied.result },
+                        };
+                        entry.state = EntryState::Done(Reply { xid, zxid: txn.zxid, body });
                     }
                 }
             }
-            Origin::Connect { conn, timeout_ms } => self.bind(conn, txn.session, timeout_ms),
+            Origin::Connect { conn, request, timeout_ms } => self.bind(conn, &request, txn.session, timeout_ms),
             Origin::Server => {}
         }
     }

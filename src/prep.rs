@@ -53,7 +53,7 @@ fn prep_multi(tree: &DataTree, ctx: &PrepContext<'_>, ops: &[WriteOp]) -> TxnOp 
     let mut prepared = Vec::with_capacity(ops.len());
     for (i, op) in ops.iter().enumerate() {
         let result = match op {
-            WriteOp::Create { .. } | WriteOp::Delete { .. } | WriteOp::SetData { .. } | WriteOp::Check { .. } => prep_op(&scratch, ctx, op),
+            WriteOp::Create { .. } | WriteOp::Delete { .. } | WriteOp::SetData { .. } | WriteOp::Check { .. } | WriteOp::Refused(_) => prep_op(&scratch, ctx, op),
             _ => Err(ErrorCode::BadArguments),
         };
         match result {
@@ -132,6 +132,7 @@ fn prep_op(tree: &DataTree, ctx: &PrepContext<'_>, op: &WriteOp) -> Result<TxnOp
         WriteOp::CreateSession { timeout_ms } => Ok(TxnOp::CreateSession { timeout_ms: *timeout_ms }),
         WriteOp::CloseSession => Ok(TxnOp::CloseSession { ephemerals: tree.ephemerals(ctx.session) }),
         WriteOp::Multi(_) => Err(ErrorCode::BadArguments),
+        WriteOp::Refused(code) => Err(*code),
     }
 }
 

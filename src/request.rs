@@ -128,6 +128,10 @@ pub enum WriteOp {
     },
     /// End the requesting session (close or expiry).
     CloseSession,
+    /// A request refused before it reached the tree (an unknown create flag,
+    /// an undecodable body): it still becomes an error txn and takes a zxid,
+    /// as in ZooKeeper.
+    Refused(ErrorCode),
 }
 
 /// A request that only reads: answered from the local tree.

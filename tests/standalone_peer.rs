@@ -4,7 +4,9 @@
 //! expire with their ephemerals.
 
 use ensemble::acl;
-use ensemble::peer::{ConnectRequest, Input, Output, Peer, PeerConfig, Persist, ReplyBody, Request};
+use ensemble::peer::{Input, Output, Peer, PeerConfig, Persist, ReplyBody};
+use ensemble::proto::records::ConnectRequest;
+use ensemble::proto::{ClientRequest as Request, ReadReply, WriteReply};
 use ensemble::watch::EventType;
 use ensemble::{ConnId, CreateMode, DataTree, OpResult, ReadOp, ReadResult, ServerId, SessionId, WriteOp, Zxid};
 
@@ -45,23 +47,35 @@ impl Host {
 
     fn connect(&mut self, conn: u64) -> SessionId {
         self.feed(Input::Connected { conn: ConnId(conn), remote_ip: "127.0.0.1".into() });
-        let request = ConnectRequest { last_zxid_seen: Zxid::ZERO, timeout_ms: 4_000, session: SessionId(0), password: vec![0; 16], read_only: false };
+        let request = connect_request(SessionId(0), vec![0; 16]);
         let before = self.feed(Input::Connect { conn: ConnId(conn), request });
         assert!(!before.iter().any(|o| matches!(o, Output::Connected { .. })), "session answered before createSession was durable");
         let after = self.sync();
         match after.iter().find(|o| matches!(o, Output::Connected { .. })) {
-            Some(Output::Connected { response, .. }) => response.session,
+            Some(Output::Connected { response, .. }) => response.session_id,
             _ => panic!("no connect response: {after:?}"),
         }
     }
 
     fn send(&mut self, conn: u64, xid: i32, request: Request) -> Vec<Output> {
-        self.feed(Input::Request { conn: ConnId(conn), xid, opcode: 0, request })
+        self.feed(Input::Request { conn: ConnId(conn), xid, request })
     }
 }
 
+fn connect_request(session: SessionId, passwd: Vec<u8>) -> ConnectRequest {
+    ConnectRequest { protocol_version: 0, last_zxid_seen: Zxid::ZERO, timeout_ms: 4_000, session_id: session, passwd, read_only: Some(false) }
+}
+
+fn write(op: WriteOp) -> Request {
+    Request::Write { op, reply: WriteReply::Create2 }
+}
+
+fn get_data(path: &str, watch: bool) -> Request {
+    Request::Read { op: ReadOp::GetData { path: path.into() }, watch, reply: ReadReply::GetData }
+}
+
 fn create(path: &str, mode: CreateMode) -> Request {
-    Request::Write(WriteOp::Create { path: path.into(), data: b"d".as_slice().into(), acl: acl::open_acl_unsafe(), mode, ttl_ms: mode.is_ttl().then_some(1_000) })
+    write(WriteOp::Create { path: path.into(), data: b"d".as_slice().into(), acl: acl::open_acl_unsafe(), mode, ttl_ms: mode.is_ttl().then_some(1_000) })
 }
 
 fn replies(outputs: &[Output]) -> Vec<(i32, ReplyBody)> {
@@ -76,13 +90,13 @@ fn write_waits_for_durability_and_order_holds() {
     h.connect(1);
     let out = h.send(1, 1, create("/a", CreateMode::Persistent));
     assert!(replies(&out).is_empty());
-    let out = h.send(1, 2, Request::Read { op: ReadOp::GetData { path: "/a".into() }, watch: false });
+    let out = h.send(1, 2, get_data("/a", false));
     assert!(replies(&out).is_empty(), "read overtook an earlier write of the same session");
     let out = h.sync();
     let r = replies(&out);
     assert_eq!(r.len(), 2);
-    assert!(matches!(&r[0], (1, ReplyBody::Write(OpResult::Created { path, .. })) if path == "/a"));
-    assert!(matches!(&r[1], (2, ReplyBody::Read(Ok(ReadResult::Data { .. })))));
+    assert!(matches!(&r[0], (1, ReplyBody::Write { result: OpResult::Created { path, .. }, .. }) if path == "/a"));
+    assert!(matches!(&r[1], (2, ReplyBody::Read { result: Ok(ReadResult::Data { .. }), .. })));
 }
 
 // A data watch set by one client fires before that client's next reply, and only once.
@@ -93,13 +107,13 @@ fn watch_event_precedes_reply() {
     h.connect(2);
     h.send(1, 1, create("/w", CreateMode::Persistent));
     h.sync();
-    h.send(2, 1, Request::Read { op: ReadOp::GetData { path: "/w".into() }, watch: true });
-    h.send(1, 2, Request::Write(WriteOp::SetData { path: "/w".into(), data: b"x".as_slice().into(), version: -1 }));
-    h.send(2, 2, Request::Read { op: ReadOp::GetData { path: "/w".into() }, watch: false });
+    h.send(2, 1, get_data("/w", true));
+    h.send(1, 2, write(WriteOp::SetData { path: "/w".into(), data: b"x".as_slice().into(), version: -1 }));
+    h.send(2, 2, get_data("/w", false));
     let out = h.sync();
     let to_2: Vec<&Output> = out.iter().filter(|o| matches!(o, Output::Notify { conn, .. } | Output::Reply { conn, .. } if *conn == ConnId(2))).collect();
     assert!(matches!(to_2.first(), Some(Output::Notify { event_type: EventType::NodeDataChanged, .. })), "{to_2:?}");
-    h.send(1, 3, Request::Write(WriteOp::SetData { path: "/w".into(), data: b"y".as_slice().into(), version: -1 }));
+    h.send(1, 3, write(WriteOp::SetData { path: "/w".into(), data: b"y".as_slice().into(), version: -1 }));
     let out = h.sync();
     assert!(!out.iter().any(|o| matches!(o, Output::Notify { .. })), "one-shot watch fired twice");
 }
@@ -125,13 +139,13 @@ fn expiry_removes_ephemerals() {
 fn reconnect_checks_password() {
     let mut h = Host::new();
     let session = h.connect(1);
-    let password = h.seen.iter().find_map(|o| if let Output::Connected { response, .. } = o { Some(response.password) } else { None }).unwrap();
+    let password = h.seen.iter().find_map(|o| if let Output::Connected { response, .. } = o { Some(response.passwd.clone()) } else { None }).unwrap();
     h.feed(Input::Connected { conn: ConnId(2), remote_ip: "127.0.0.1".into() });
-    let out = h.feed(Input::Connect { conn: ConnId(2), request: ConnectRequest { last_zxid_seen: Zxid::ZERO, timeout_ms: 4_000, session, password: password.to_vec(), read_only: false } });
-    assert!(matches!(&out[..], [Output::Close { conn: ConnId(1), .. }, Output::Connected { conn: ConnId(2), response }] if response.session == session));
+    let out = h.feed(Input::Connect { conn: ConnId(2), request: connect_request(session, password) });
+    assert!(matches!(&out[..], [Output::Close { conn: ConnId(1), .. }, Output::Connected { conn: ConnId(2), response }] if response.session_id == session));
     h.feed(Input::Connected { conn: ConnId(3), remote_ip: "127.0.0.1".into() });
-    let out = h.feed(Input::Connect { conn: ConnId(3), request: ConnectRequest { last_zxid_seen: Zxid::ZERO, timeout_ms: 4_000, session, password: vec![1; 16], read_only: false } });
-    assert!(out.iter().any(|o| matches!(o, Output::Connected { response, .. } if response.session == SessionId(0) && response.timeout_ms == 0)));
+    let out = h.feed(Input::Connect { conn: ConnId(3), request: connect_request(session, vec![1; 16]) });
+    assert!(out.iter().any(|o| matches!(o, Output::Connected { response, .. } if response.session_id == SessionId(0) && response.timeout_ms == 0)));
     assert!(out.iter().any(|o| matches!(o, Output::Close { conn: ConnId(3), .. })));
 }
 
@@ -142,7 +156,7 @@ fn container_and_ttl_cleanup() {
     h.connect(1);
     h.send(1, 1, create("/c", CreateMode::Container));
     h.send(1, 2, create("/c/x", CreateMode::Persistent));
-    h.send(1, 3, Request::Write(WriteOp::Delete { path: "/c/x".into(), version: -1 }));
+    h.send(1, 3, write(WriteOp::Delete { path: "/c/x".into(), version: -1 }));
     h.send(1, 4, create("/t", CreateMode::PersistentWithTtl));
     h.sync();
     h.now += 1_500;

@@ -507,6 +507,7 @@ impl Model {
                 Ok(OpResult::Checked)
             }
             WriteOp::Multi(_) | WriteOp::CreateSession { .. } | WriteOp::CloseSession => Err(ErrorCode::BadArguments),
+            WriteOp::Refused(code) => Err(*code),
         }
     }
 
@@ -1151,6 +1152,7 @@ fn write_labels(op: &WriteOp, result: &OpResult, ephemerals_before: usize) -> Ve
         (WriteOp::Check { version: v, .. }, _) => vec![format!("check {} {outcome}", version(*v)), format!("check {outcome}")],
         (WriteOp::DeleteContainer { .. }, _) => vec![format!("deleteContainer {outcome}")],
         (WriteOp::CreateSession { .. }, _) => vec!["createSession".into()],
+        (WriteOp::Refused(_), _) => vec![format!("refused {outcome}")],
         (WriteOp::CloseSession, _) => vec![format!("closeSession deleting {}", if ephemerals_before > 0 { "some" } else { "none" })],
         (WriteOp::Multi(_), OpResult::Multi(rs)) if rs.iter().any(|r| matches!(r, OpResult::Error(_))) => {
             let at = rs.iter().position(|r| !matches!(r, OpResult::Error(ErrorCode::Ok))).unwrap_or(0);

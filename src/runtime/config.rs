@@ -102,6 +102,9 @@ pub struct ServerConfig {
     pub my_id: Option<ServerId>,
     /// `superDigest` (ensemble extension): `user:base64(sha1(user:password))` that may do anything.
     pub super_digest: Option<String>,
+    /// `znode.container.checkIntervalMs` (a system property in ZooKeeper): how often
+    /// empty containers and expired TTL nodes are looked for.
+    pub container_check_interval_ms: u64,
     /// Things the operator should hear about that are not errors (ignored keys, raised values).
     pub warnings: Vec<String>,
 }
@@ -244,6 +247,7 @@ impl Default for ServerConfig {
             servers: Vec::new(),
             my_id: None,
             super_digest: None,
+            container_check_interval_ms: 60_000,
             warnings: Vec::new(),
         }
     }
@@ -484,6 +488,9 @@ impl Parser {
                 config.global_outstanding_limit = parse_positive(value, u32::MAX as u64).map_err(fail)? as u32
             }
             "superDigest" => config.super_digest = Some(parse_super_digest(value).map_err(fail)?),
+            "znode.container.checkIntervalMs" => {
+                config.container_check_interval_ms = parse_positive(value, u32::MAX as u64).map_err(fail)?
+            }
             "electionAlg" => {
                 if value != "3" {
                     return Err(fail(format!("only 3 (fast leader election) is supported, got \"{value}\"")));
@@ -619,7 +626,7 @@ fn split_property(content: &str) -> (&str, &str) {
 
 /// The canonical name of a known key, `None` for an unknown one.
 fn canonical_key(key: &str) -> Option<&'static str> {
-    const USED: [&str; 18] = [
+    const USED: [&str; 19] = [
         "clientPort",
         "clientPortAddress",
         "dataDir",
@@ -638,6 +645,7 @@ fn canonical_key(key: &str) -> Option<&'static str> {
         "jute.maxbuffer",
         "globalOutstandingLimit",
         "superDigest",
+        "znode.container.checkIntervalMs",
     ];
     if key == "extendedTypesEnabled" {
         // ZooKeeper reads it as the system property `zookeeper.extendedTypesEnabled`,
@@ -673,6 +681,7 @@ fn suggest_key(key: &str) -> Option<&'static str> {
         "jute.maxbuffer",
         "globalOutstandingLimit",
         "superDigest",
+        "znode.container.checkIntervalMs",
     ];
     let candidates = known.iter().chain(IGNORED_KEYS.iter());
     let mut best: Option<(usize, &'static str)> = None;

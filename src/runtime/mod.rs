@@ -7,3 +7,4 @@ pub mod config;
 
 pub mod storage;
 pub mod four_letter;
+pub mod server;

@@ -26,6 +26,7 @@
 #![warn(missing_docs)]
 
 pub mod acl;
+pub mod election;
 pub mod error;
 pub mod peer;
 pub mod prep;

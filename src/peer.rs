@@ -645,7 +645,7 @@ impl Peer {
                     reply(ReplyBody::Error(ErrorCode::NoWatcher))
                 }
             }
-            ClientRequest::WhoAmI => reply(ReplyBody::WhoAmI(auth.into_iter().filter(|id| id.scheme != "super").collect())),
+            ClientRequest::WhoAmI => reply(ReplyBody::WhoAmI(auth)),
             // Without reconfigEnabled ZooKeeper refuses reconfig; SASL is not offered.
             ClientRequest::Reconfig(_) => reply(ReplyBody::Error(ErrorCode::ReconfigDisabled)),
             ClientRequest::Sasl { .. } => reply(ReplyBody::Error(ErrorCode::AuthFailed)),

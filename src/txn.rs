@@ -40,7 +40,6 @@ pub enum TxnOp {
         /// Full path of the new node.
         path: String,
         /// Initial data.
-        #[serde(with = "data_bytes")]
         data: Data,
         /// ACL after `auth` resolution.
         acl: Vec<Acl>,
@@ -59,7 +58,6 @@ pub enum TxnOp {
         /// Path of the node.
         path: String,
         /// New data.
-        #[serde(with = "data_bytes")]
         data: Data,
         /// The node's new version.
         version: i32,
@@ -127,19 +125,5 @@ impl Txn {
     /// Decodes a transaction written by `encode`.
     pub fn decode(bytes: &[u8]) -> Result<Txn, bincode::Error> {
         bincode::deserialize(bytes)
-    }
-}
-
-/// Serializes `Data` as a byte string rather than a sequence of numbers.
-mod data_bytes {
-    use crate::tree::Data;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(data: &Data, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_bytes(data)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Data, D::Error> {
-        Ok(serde_bytes::ByteBuf::deserialize(d)?.into_vec().into())
     }
 }

@@ -252,25 +252,35 @@ impl WatchManager {
     }
 
     /// Whether `conn` has a watch of `watcher_type` on `path` (checkWatches).
+    ///
+    /// As in ZooKeeper 3.8, Children, Data and Any look at the child table, the
+    /// data table or both whatever the watch's mode, so Any finds persistent
+    /// watches too; Persistent and PersistentRecursive (types 4 and 5, which
+    /// 3.8.0 cannot decode) address those modes alone.
     pub fn contains(&self, conn: ConnId, path: &str, watcher_type: WatcherType) -> bool {
-        let has = |table: &BTreeMap<String, BTreeMap<ConnId, WatchMode>>, mode: WatchMode| table.get(path).and_then(|w| w.get(&conn)) == Some(&mode);
+        let mode_in = |table: &BTreeMap<String, BTreeMap<ConnId, WatchMode>>| table.get(path).and_then(|w| w.get(&conn)).copied();
         match watcher_type {
-            WatcherType::Children => has(&self.child, WatchMode::Standard),
-            WatcherType::Data => has(&self.data, WatchMode::Standard),
-            WatcherType::Any => has(&self.child, WatchMode::Standard) || has(&self.data, WatchMode::Standard),
-            WatcherType::Persistent => has(&self.data, WatchMode::Persistent),
-            WatcherType::PersistentRecursive => has(&self.data, WatchMode::PersistentRecursive),
+            WatcherType::Children => mode_in(&self.child).is_some(),
+            WatcherType::Data => mode_in(&self.data).is_some(),
+            WatcherType::Any => mode_in(&self.child).is_some() || mode_in(&self.data).is_some(),
+            WatcherType::Persistent => mode_in(&self.data) == Some(WatchMode::Persistent),
+            WatcherType::PersistentRecursive => mode_in(&self.data) == Some(WatchMode::PersistentRecursive),
         }
     }
 
     /// Removes `conn`'s watches of `watcher_type` on `path` (removeWatches);
-    /// false when there was none (NoWatcher).
+    /// false when there was none (NoWatcher). Data on a persistent watch
+    /// removes only its data half, as in ZooKeeper 3.8.
     pub fn remove(&mut self, conn: ConnId, path: &str, watcher_type: WatcherType) -> bool {
         let mut removed = false;
-        let mut take = |table: &mut BTreeMap<String, BTreeMap<ConnId, WatchMode>>, mode: WatchMode| {
+        let mut recursive_removed = false;
+        let mut take = |table: &mut BTreeMap<String, BTreeMap<ConnId, WatchMode>>, only: Option<WatchMode>| {
             if let Some(w) = table.get_mut(path) {
-                if w.get(&conn) == Some(&mode) {
-                    w.remove(&conn);
+                let matches = w.get(&conn).is_some_and(|m| only.is_none_or(|o| o == *m));
+                if matches {
+                    if w.remove(&conn) == Some(WatchMode::PersistentRecursive) {
+                        recursive_removed = true;
+                    }
                     removed = true;
                     if w.is_empty() {
                         table.remove(path);
@@ -279,22 +289,20 @@ impl WatchManager {
             }
         };
         match watcher_type {
-            WatcherType::Children => take(&mut self.child, WatchMode::Standard),
-            WatcherType::Data => take(&mut self.data, WatchMode::Standard),
+            WatcherType::Children => take(&mut self.child, None),
+            WatcherType::Data => take(&mut self.data, None),
             WatcherType::Any => {
-                take(&mut self.child, WatchMode::Standard);
-                take(&mut self.data, WatchMode::Standard);
+                take(&mut self.child, None);
+                take(&mut self.data, None);
             }
             WatcherType::Persistent => {
-                take(&mut self.child, WatchMode::Persistent);
-                take(&mut self.data, WatchMode::Persistent);
+                take(&mut self.child, Some(WatchMode::Persistent));
+                take(&mut self.data, Some(WatchMode::Persistent));
             }
-            WatcherType::PersistentRecursive => {
-                take(&mut self.data, WatchMode::PersistentRecursive);
-                if removed {
-                    self.recursive_count -= 1;
-                }
-            }
+            WatcherType::PersistentRecursive => take(&mut self.data, Some(WatchMode::PersistentRecursive)),
+        }
+        if recursive_removed {
+            self.recursive_count -= 1;
         }
         let in_any = self.data.get(path).is_some_and(|w| w.contains_key(&conn)) || self.child.get(path).is_some_and(|w| w.contains_key(&conn));
         if !in_any {

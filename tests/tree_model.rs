@@ -28,7 +28,6 @@ use proptest::sample::select;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{TestCaseError, TestRunner};
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 /// Lets the generator produce the inputs that once exposed engine discrepancies
 /// ("//a" paths, auth+digest duplicate ACLs, padded prefixes, deleteContainer).
@@ -518,7 +517,7 @@ impl Model {
             ReadOp::GetData { path } => {
                 let n = self.get(path)?;
                 need(allowed(&n.acl, perms::READ, auth))?;
-                Ok(ReadResult::Data { data: Arc::from(&n.data[..]), stat: self.stat(path) })
+                Ok(ReadResult::Data { data: ensemble::tree::Data::from(&n.data[..]), stat: self.stat(path) })
             }
             ReadOp::Exists { path } => self.get(path).map(|_| ReadResult::Stat(self.stat(path))),
             ReadOp::GetChildren { path } => {

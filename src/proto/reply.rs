@@ -284,7 +284,7 @@ fn write_read_body(w: &mut Writer<'_>, reply: ReadReply, result: &ReadResult) {
     match (reply, result) {
         (ReadReply::Exists, ReadResult::Stat(stat)) => w.record(stat),
         (ReadReply::GetData, ReadResult::Data { data, stat }) => {
-            w.buffer(Some(data));
+            w.buffer(data.as_option());
             w.record(stat);
         }
         (ReadReply::GetChildren, ReadResult::Children { children, .. }) => w.string_vector(children),

@@ -335,7 +335,7 @@ fn decode_multi_read(r: &mut Reader<'_>) -> Result<ClientRequest, DecodeError> {
 /// Node data for the engine, which has no null: a null buffer becomes empty.
 /// (ZooKeeper keeps the null, so there getData later returns null, not empty.)
 fn data_of(data: Option<Vec<u8>>) -> Data {
-    Data::from(data.unwrap_or_default())
+    Data::from(data)
 }
 
 #[cfg(test)]
@@ -436,7 +436,7 @@ mod tests {
                 created(CreateMode::Persistent, None),
                 created(CreateMode::Container, None),
                 WriteOp::Delete { path: "/a".into(), version: -1 },
-                WriteOp::SetData { path: "/b".into(), data: Data::from(&b""[..]), version: 2 },
+                WriteOp::SetData { path: "/b".into(), data: Data::NULL, version: 2 },
                 WriteOp::Check { path: "/c".into(), version: 3 },
             ]),
             reply: WriteReply::Multi(vec![

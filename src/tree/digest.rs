@@ -11,6 +11,7 @@ pub(super) fn node_hash(key: &str, node: &Znode) -> u64 {
     let mut h = Xxh3::new();
     h.update(&(key.len() as u64).to_le_bytes());
     h.update(key.as_bytes());
+    h.update(&[node.data.is_null() as u8]);
     h.update(&(node.data.len() as u64).to_le_bytes());
     h.update(&node.data);
     h.update(&(node.acl.len() as u64).to_le_bytes());

@@ -1,11 +1,13 @@
 //! The znode `DataTree` on `im` persistent maps: nodes, Stat bookkeeping,
 //! applying transactions, the incremental digest and O(1) snapshots.
 
+mod data;
 mod digest;
 pub mod path;
 mod snapshot;
 mod stat;
 
+pub use data::Data;
 pub use snapshot::SnapshotError;
 pub use stat::{NodeKind, Stat, MAX_TTL_MS};
 
@@ -17,8 +19,6 @@ use im::{OrdMap, OrdSet};
 use std::ops::Bound;
 use std::sync::Arc;
 
-/// Node data, shared between the tree, transactions and replies.
-pub type Data = Arc<[u8]>;
 /// An ACL list, interned so that nodes with equal ACLs share one allocation.
 pub type AclList = Arc<[Acl]>;
 
@@ -133,7 +133,7 @@ impl DataTree {
         let open = tree.intern_acl(&acl::open_acl_unsafe());
         let read_only = tree.intern_acl(&acl::read_acl_unsafe());
         let system = |acl: &AclList, num_children: i32, aversion: i32| Znode {
-            data: Arc::from(&[][..]),
+            data: Data::from(&b""[..]),
             acl: acl.clone(),
             kind: NodeKind::Persistent,
             czxid: Zxid::ZERO,

@@ -11,7 +11,6 @@ use serde::ser::SerializeSeq;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::Arc;
 
 const FORMAT_VERSION: u32 = 1;
 
@@ -83,7 +82,7 @@ impl DataTree {
                 NodeKind::Persistent => {}
             }
             let node = Znode {
-                data: Arc::from(n.data.into_vec()),
+                data: n.data,
                 acl: acl.clone(),
                 kind: n.kind,
                 czxid: n.czxid,
@@ -143,7 +142,7 @@ struct Image {
 }
 
 #[derive(Serialize, Deserialize)]
-struct NodeImage<K = String, D = serde_bytes::ByteBuf> {
+struct NodeImage<K = String, D = super::Data> {
     key: K,
     data: D,
     acl: u32,
@@ -180,7 +179,7 @@ impl Serialize for NodesRef<'_> {
         for (key, n) in self.tree.nodes.iter() {
             seq.serialize_element(&NodeImage {
                 key: key.as_str(),
-                data: serde_bytes::Bytes::new(&n.data),
+                data: &n.data,
                 acl: self.acl_index[&*n.acl],
                 kind: n.kind,
                 czxid: n.czxid,

@@ -51,7 +51,9 @@ impl Record for Id {
     }
 
     fn read(r: &mut Reader<'_>) -> Result<Id, DecodeError> {
-        Ok(Id { scheme: r.string("Id.scheme")?, id: r.string("Id.id")? })
+        // kazoo writes an empty string as null (e.g. Id("auth", "")); Java reads it as
+        // null and fixupACL ignores it, so null reads as empty here.
+        Ok(Id { scheme: r.ustring("Id.scheme")?.unwrap_or_default(), id: r.ustring("Id.id")?.unwrap_or_default() })
     }
 }
 

@@ -37,6 +37,7 @@ pub mod session;
 pub mod tree;
 pub mod txn;
 pub mod watch;
+pub mod zab;
 pub mod zxid;
 
 #[cfg(feature = "runtime")]

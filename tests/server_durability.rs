@@ -100,3 +100,35 @@ fn torn_log_tail_is_cut_at_restart() {
     assert_eq!(client.read_reply().unwrap().err, 0);
     assert!(server.log_tail(200).contains("log.") , "the cut is reported in the log:\n{}", server.log_tail(50));
 }
+
+// With a small snapCount the server writes snapshots while it serves, and a restart
+// recovers from the newest snapshot plus the log after it.
+#[test]
+fn snapshots_are_taken_and_used_at_restart() {
+    let _guard = common::serial_guard();
+    let opts = ServerOptions { extra_config: vec![("snapCount".into(), "20".into())], ..ServerOptions::default() };
+    let mut server = Server::ensemble(opts);
+    let mut client = RawClient::connect(server.port()).expect("connect");
+    for i in 1..=120 {
+        client.send_create(i, &format!("/s{i}"), b"x").unwrap();
+    }
+    for _ in 1..=120 {
+        assert_eq!(client.read_reply().unwrap().err, 0);
+    }
+    drop(client);
+    // Snapshots are written in the background; give the last one a moment.
+    let data = server.data_dir();
+    let snapshots = || fs::read_dir(&data).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().starts_with("snapshot.") && !e.file_name().to_string_lossy().ends_with(".tmp")).count();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while snapshots() < 3 && std::time::Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(50));
+    }
+    assert!(snapshots() >= 3, "expected several snapshots with snapCount=20 after 120 writes, found {}", snapshots());
+    server.kill();
+    server.restart();
+    assert!(server.log_tail(100).contains("snapshot_zxid=Some"), "recovery did not start from a snapshot:\n{}", server.log_tail(20));
+    let mut client = RawClient::connect(server.port()).expect("connect after restart");
+    for i in 1..=120 {
+        assert!(client.exists(i, &format!("/s{i}")).unwrap(), "/s{i} lost");
+    }
+}

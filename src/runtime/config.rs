@@ -624,35 +624,37 @@ fn split_property(content: &str) -> (&str, &str) {
     (key, rest.trim())
 }
 
+/// Every key this server acts on, as a zoo.cfg spells it. `extendedTypesEnabled`
+/// and `zookeeper.extendedTypesEnabled` are one setting (ZooKeeper reads it as a
+/// system property, which the zoo.cfg key sets).
+const USED_KEYS: [&str; 19] = [
+    "clientPort",
+    "clientPortAddress",
+    "dataDir",
+    "dataLogDir",
+    "tickTime",
+    "initLimit",
+    "syncLimit",
+    "minSessionTimeout",
+    "maxSessionTimeout",
+    "maxClientCnxns",
+    "4lw.commands.whitelist",
+    "snapCount",
+    "autopurge.snapRetainCount",
+    "autopurge.purgeInterval",
+    "extendedTypesEnabled",
+    "jute.maxbuffer",
+    "globalOutstandingLimit",
+    "superDigest",
+    "znode.container.checkIntervalMs",
+];
+
 /// The canonical name of a known key, `None` for an unknown one.
 fn canonical_key(key: &str) -> Option<&'static str> {
-    const USED: [&str; 19] = [
-        "clientPort",
-        "clientPortAddress",
-        "dataDir",
-        "dataLogDir",
-        "tickTime",
-        "initLimit",
-        "syncLimit",
-        "minSessionTimeout",
-        "maxSessionTimeout",
-        "maxClientCnxns",
-        "4lw.commands.whitelist",
-        "snapCount",
-        "autopurge.snapRetainCount",
-        "autopurge.purgeInterval",
-        "zookeeper.extendedTypesEnabled",
-        "jute.maxbuffer",
-        "globalOutstandingLimit",
-        "superDigest",
-        "znode.container.checkIntervalMs",
-    ];
-    if key == "extendedTypesEnabled" {
-        // ZooKeeper reads it as the system property `zookeeper.extendedTypesEnabled`,
-        // which a zoo.cfg key `extendedTypesEnabled` sets; both spellings are one setting.
+    if key == "extendedTypesEnabled" || key == "zookeeper.extendedTypesEnabled" {
         return Some("zookeeper.extendedTypesEnabled");
     }
-    USED.iter().chain(IGNORED_KEYS.iter()).find(|k| **k == key).copied()
+    USED_KEYS.iter().chain(IGNORED_KEYS.iter()).find(|k| **k == key).copied()
 }
 
 /// A known key close to an unknown one (a different case, or at most two edits away).
@@ -662,27 +664,7 @@ fn suggest_key(key: &str) -> Option<&'static str> {
         // the server vote, so it is refused, and the hint points at the new way.
         return Some("server.N=host:quorumPort:electionPort:observer");
     }
-    let known = [
-        "clientPort",
-        "clientPortAddress",
-        "dataDir",
-        "dataLogDir",
-        "tickTime",
-        "initLimit",
-        "syncLimit",
-        "minSessionTimeout",
-        "maxSessionTimeout",
-        "maxClientCnxns",
-        "4lw.commands.whitelist",
-        "snapCount",
-        "autopurge.snapRetainCount",
-        "autopurge.purgeInterval",
-        "extendedTypesEnabled",
-        "jute.maxbuffer",
-        "globalOutstandingLimit",
-        "superDigest",
-        "znode.container.checkIntervalMs",
-    ];
+    let known = USED_KEYS;
     let candidates = known.iter().chain(IGNORED_KEYS.iter());
     let mut best: Option<(usize, &'static str)> = None;
     for candidate in candidates {

@@ -3,7 +3,7 @@
 //! that decodes to the same value.
 #![no_main]
 
-use ensemble::zab::message::QuorumMessage;
+use ensemble::zab::QuorumMessage;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

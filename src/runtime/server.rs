@@ -181,6 +181,8 @@ pub async fn run(config: ServerConfig, shutdown: impl std::future::Future<Output
                     proto::encode_notification(&mut out, &WatcherEvent { event_type, state: KeeperState::SyncConnected, path });
                     send(&conns, conn, out);
                 }
+                // The runtime serves standalone only for now: an ensemble of one sends no quorum message and writes no ZAB state.
+                Output::Send { .. } | Output::Persist(Persist::Zab { .. }) => {}
                 Output::Close { conn, reason } => {
                     debug!(conn = conn.0, reason, "closing connection");
                     if let Some(handle) = conns.get(&conn) {

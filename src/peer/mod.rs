@@ -11,8 +11,71 @@
 //! then sleeps until `poll_timeout()` (or the next event) and feeds
 //! `Input::Tick`. `now` (ms since the Unix epoch, or virtual time in the
 //! simulator) must never go backwards.
+//!
+//! # Ensembles
+//! With more than one member (`PeerConfig::voters`, `PeerConfig::observers`)
+//! the peer starts LOOKING and runs FastLeaderElection, then ZAB as leader
+//! or learner (see `ensemble.rs`). The host delivers each `Output::Send` to the
+//! named peer as `Input::Message` (in order per pair of peers, as TCP does;
+//! losing messages is allowed), performs every `Output::Persist` in the order
+//! given, and reports durability: `Input::Durable` for `Persist::Txn`,
+//! `Input::WriteDurable` for `Persist::Zab`, each report covering every
+//! earlier write. With no other member the peer is standalone: it leads at
+//! once, in the epoch after the last one it holds, and emits only what it
+//! always did.
+//!
+//! Three peers driven by hand: messages delivered in order, every write
+//! durable at once, time moved to the next timeout when nothing else happens.
+//!
+//! ```
+//! use ensemble::peer::{Input, Output, Peer, PeerConfig, Persist, Role};
+//! use ensemble::{DataTree, ServerId};
+//! use std::collections::{BTreeMap, BTreeSet, VecDeque};
+//!
+//! let voters: BTreeSet<ServerId> = (1..=3).map(ServerId).collect();
+//! let mut now = 1_000;
+//! let mut peers: BTreeMap<ServerId, Peer> = voters
+//!     .iter()
+//!     .map(|&id| {
+//!         let mut config = PeerConfig::new(id, 100);
+//!         config.voters = voters.clone();
+//!         (id, Peer::new(config, DataTree::new(), now))
+//!     })
+//!     .collect();
+//! let mut wire = VecDeque::new();
+//! while !peers.values().all(|p| p.serving_epoch().is_some()) {
+//!     let mut durable = Vec::new();
+//!     for (&id, peer) in peers.iter_mut() {
+//!         while let Some(out) = peer.poll_output() {
+//!             match out {
+//!                 Output::Send { to, msg } => wire.push_back((id, to, msg)),
+//!                 // A real host writes and fsyncs first; here every write is durable at once.
+//!                 Output::Persist(Persist::Txn(txn)) => durable.push((id, Input::Durable { zxid: txn.zxid })),
+//!                 Output::Persist(Persist::Zab { write, .. }) => durable.push((id, Input::WriteDurable { write })),
+//!                 _ => {}
+//!             }
+//!         }
+//!     }
+//!     for (id, input) in durable {
+//!         peers.get_mut(&id).unwrap().handle(now, input);
+//!     }
+//!     if let Some((from, to, msg)) = wire.pop_front() {
+//!         peers.get_mut(&to).unwrap().handle(now, Input::Message { from, msg });
+//!     } else {
+//!         now = peers.values().filter_map(|p| p.poll_timeout()).min().unwrap().max(now + 1);
+//!         for peer in peers.values_mut() {
+//!             if peer.poll_timeout().is_some_and(|t| t <= now) {
+//!                 peer.handle(now, Input::Tick);
+//!             }
+//!         }
+//!     }
+//! }
+//! assert_eq!(peers.values().filter(|p| p.role() == Role::Leading).count(), 1);
+//! assert!(peers.values().all(|p| p.leader() == Some(ServerId(3))), "the largest myid wins a tie");
+//! ```
 
 use crate::acl::{self, Id};
+use crate::election::{Election, Notification};
 use crate::error::ErrorCode;
 use crate::prep::{prep, PrepConfig, PrepContext};
 use crate::proto::records::{AddWatchMode, ConnectRequest, ConnectResponse};
@@ -23,8 +86,15 @@ use crate::session::{negotiate_timeout, SessionTracker};
 use crate::tree::DataTree;
 use crate::txn::{OpResult, Txn, TxnOp};
 use crate::watch::{EventType, WatchManager, WatchSet};
+use crate::zab::{self, QuorumMessage, QuorumVerifier, WriteId};
 use crate::zxid::{ConnId, Epoch, ServerId, SessionId, Zxid};
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+mod ensemble;
+
+use ensemble::RoleState;
+pub use ensemble::{RecoveredState, Role};
 
 /// Settings of one peer.
 #[derive(Clone, Debug)]
@@ -51,6 +121,18 @@ pub struct PeerConfig {
     pub connection_queue_limit: usize,
     /// How often containers and TTL nodes are checked (`znode.container.checkIntervalMs`).
     pub container_check_interval_ms: u64,
+    /// The voting members, this server included if it votes; empty (or just me) and no observers is standalone.
+    pub voters: BTreeSet<ServerId>,
+    /// The observers: they learn every commit and never vote.
+    pub observers: BTreeSet<ServerId>,
+    /// Ticks a leader and its learners have to finish discovery and synchronization (initLimit).
+    pub init_limit_ticks: u64,
+    /// Ticks without hearing from the other side before a learner or leader gives up (syncLimit).
+    pub sync_limit_ticks: u64,
+    /// Committed transactions kept in memory for DIFFs; learners further behind get a SNAP.
+    pub diff_history_max: usize,
+    /// The longest wait between re-sends of an unanswered election vote (maxNotificationInterval).
+    pub max_notification_interval_ms: u64,
 }
 
 impl PeerConfig {
@@ -68,8 +150,28 @@ impl PeerConfig {
             outstanding_limit: 1_000,
             connection_queue_limit: 10_000,
             container_check_interval_ms: 60_000,
+            voters: BTreeSet::new(),
+            observers: BTreeSet::new(),
+            init_limit_ticks: 10,
+            sync_limit_ticks: 5,
+            diff_history_max: 1_000,
+            max_notification_interval_ms: crate::election::MAX_NOTIFICATION_INTERVAL_MS,
         }
     }
+
+    /// Whether this server runs alone: no other voter and no observer.
+    pub fn is_standalone(&self) -> bool {
+        self.observers.is_empty() && self.voters.iter().all(|id| *id == self.server_id)
+    }
+}
+
+/// What peers say to each other: election notifications and ZAB messages.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PeerMessage {
+    /// FastLeaderElection.
+    Election(Notification),
+    /// Discovery, synchronization, broadcast and pings.
+    Zab(QuorumMessage),
 }
 
 /// What a reply carries; the reply kinds come from decoding, so the host
@@ -124,6 +226,13 @@ pub enum Persist {
     Txn(Txn),
     /// Write this snapshot (an O(1) clone) in the background; then the log may roll.
     Snapshot(DataTree),
+    /// A ZAB write (epochs, truncation, a learner's log and SNAP); report `Input::WriteDurable { write }`.
+    Zab {
+        /// Its name, for the durability report.
+        write: WriteId,
+        /// What to write.
+        persist: zab::Persist,
+    },
 }
 
 /// An event for the peer.
@@ -164,6 +273,23 @@ pub enum Input {
     },
     /// Time passed.
     Tick,
+    /// A message from another member of the ensemble.
+    Message {
+        /// The sender, as the transport vouches.
+        from: ServerId,
+        /// The message.
+        msg: PeerMessage,
+    },
+    /// The transport lost its connection to `peer`: messages to and from it may have been lost.
+    PeerLost {
+        /// The other end.
+        peer: ServerId,
+    },
+    /// `Persist::Zab` write `write`, and every write issued before it, is durable.
+    WriteDurable {
+        /// The last durable write.
+        write: WriteId,
+    },
 }
 
 /// An action for the host.
@@ -195,6 +321,13 @@ pub enum Output {
         path: String,
         /// The triggering transaction.
         zxid: Zxid,
+    },
+    /// Send a message to another member of the ensemble; losing it is allowed.
+    Send {
+        /// The receiver.
+        to: ServerId,
+        /// The message.
+        msg: PeerMessage,
     },
     /// Close the connection after sending what came before.
     Close {
@@ -312,19 +445,67 @@ pub struct Peer {
     txns_since_snapshot: u64,
     packets_received: u64,
     packets_sent: u64,
+    /// The membership; `{me}` when standalone.
+    quorum: QuorumVerifier,
+    /// LOOKING, LEADING, FOLLOWING or OBSERVING, with the role's state.
+    role: RoleState,
+    /// FastLeaderElection; `None` when standalone.
+    election: Option<Election>,
+    /// The durable accepted epoch (as far as reported).
+    accepted_epoch: Epoch,
+    /// The durable current epoch (as far as reported).
+    current_epoch: Epoch,
+    /// What the disk holds once every issued write lands: a tree at some
+    /// committed point plus the logged txns after it. Going back to LOOKING
+    /// rebuilds the in-memory tree from it.
+    disk_base: DataTree,
+    disk_tail: VecDeque<Txn>,
+    /// The newest snapshot's zxid: no TRUNC may go below it.
+    snapshot_zxid: Zxid,
+    /// The committed history kept for DIFFs: the txns after `history_base`, ending at the tree's last zxid.
+    history: VecDeque<Txn>,
+    history_base: Zxid,
+    /// The next `WriteId::seq`, unique over this process's life.
+    next_write_seq: u64,
+    /// Writes a follower forwarded to the leader, answered when their commit is applied here.
+    forwarded: BTreeMap<(SessionId, i32), Origin>,
+    /// Sessions touched by clients here since the last ping (learners only).
+    touched: BTreeMap<SessionId, i32>,
+    /// FOLLOWERINFO/OBSERVERINFO that arrived while LOOKING, replayed if I lead.
+    pending_infos: BTreeMap<ServerId, QuorumMessage>,
+    /// Client syncs waiting for the leader's confirmation, then for the local tree to reach its zxid.
+    syncs: BTreeMap<u64, ensemble::SyncWait>,
+    /// Numbers sync requests and confirmation rounds.
+    next_sync_id: u64,
+    /// Reconnects on a learner waiting for the leader's REVALIDATE answer.
+    revalidating: BTreeMap<ConnId, (ConnectRequest, i32)>,
 }
 
 impl Peer {
     /// A peer that recovered `tree` from its disk, starting a new epoch after
     /// the last one it holds.
     pub fn new(config: PeerConfig, tree: DataTree, now_ms: u64) -> Peer {
-        let epoch = Epoch(tree.last_zxid().epoch.0 + 1);
+        let epoch = tree.last_zxid().epoch;
+        Peer::recover(config, RecoveredState { snapshot: tree, log: Vec::new(), accepted_epoch: epoch, current_epoch: epoch }, now_ms)
+    }
+
+    /// A peer that recovered `state` from its disk. Standalone, it leads at
+    /// once in the epoch after the last one it holds; in an ensemble it starts
+    /// LOOKING.
+    pub fn recover(config: PeerConfig, state: RecoveredState, now_ms: u64) -> Peer {
+        let snapshot_zxid = state.snapshot.last_zxid();
+        let mut tree = state.snapshot.clone();
+        for t in &state.log {
+            tree.apply(t);
+        }
+        let last_epoch = tree.last_zxid().epoch.max(state.current_epoch);
+        let epoch = Epoch(last_epoch.0 + 1);
         let mut sessions = SessionTracker::new(config.server_id, now_ms, config.tick_time_ms, config.password_seed);
         // Recovered sessions get a full timeout from now, as ZooKeeper gives them on load.
         for (session, timeout_ms) in tree.sessions().iter() {
             sessions.add(*session, *timeout_ms, now_ms);
         }
-        Peer {
+        let mut peer = Peer {
             next_container_check_ms: now_ms + config.container_check_interval_ms,
             config,
             proposed_tree: tree.clone(),
@@ -339,7 +520,26 @@ impl Peer {
             txns_since_snapshot: 0,
             packets_received: 0,
             packets_sent: 0,
-        }
+            quorum: QuorumVerifier::new([ServerId(0)].into(), BTreeSet::new()).expect("placeholder"),
+            role: RoleState::Looking,
+            election: None,
+            accepted_epoch: state.accepted_epoch.max(state.current_epoch),
+            current_epoch: state.current_epoch,
+            disk_base: state.snapshot,
+            history: state.log.iter().cloned().collect(),
+            disk_tail: state.log.into_iter().collect(),
+            history_base: snapshot_zxid,
+            snapshot_zxid,
+            next_write_seq: 1,
+            forwarded: BTreeMap::new(),
+            touched: BTreeMap::new(),
+            pending_infos: BTreeMap::new(),
+            syncs: BTreeMap::new(),
+            next_sync_id: 1,
+            revalidating: BTreeMap::new(),
+        };
+        peer.start(now_ms);
+        peer
     }
 
     /// Feeds one event.
@@ -365,8 +565,17 @@ impl Peer {
                 self.watches.remove_conn(conn);
             }
             Input::Durable { zxid } => self.durable(zxid),
-            Input::Tick => self.tick(),
+            Input::Tick => {
+                if self.is_active_leader() {
+                    self.tick();
+                }
+                self.ensemble_tick();
+            }
+            Input::Message { from, msg } => self.message(from, msg),
+            Input::WriteDurable { write } => self.write_durable(write),
+            Input::PeerLost { peer } => self.peer_lost(peer),
         }
+        self.drain_election();
     }
 
     /// The next action for the host, in order.
@@ -376,8 +585,13 @@ impl Peer {
 
     /// When the host should next feed `Input::Tick`, if anything is scheduled.
     pub fn poll_timeout(&self) -> Option<u64> {
+        // Session expiry and container cleanup are the leader's; elsewhere their deadlines mean nothing.
+        if !self.is_active_leader() {
+            return self.ensemble_timeout();
+        }
         let session = self.sessions.next_deadline();
-        Some(session.map_or(self.next_container_check_ms, |d| d.min(self.next_container_check_ms)))
+        let local = session.map_or(self.next_container_check_ms, |d| d.min(self.next_container_check_ms));
+        Some(self.ensemble_timeout().map_or(local, |t| t.min(local)))
     }
 
     /// The committed tree.
@@ -442,12 +656,17 @@ impl Peer {
         for (session, _) in self.tree.sessions().iter() {
             assert!(self.sessions.get(*session).is_some(), "session {session} in the tree is not tracked");
         }
+        self.check_ensemble_invariants();
     }
 
     fn connect(&mut self, conn: ConnId, request: ConnectRequest) {
         let Some(connection) = self.connections.get(&conn) else { return };
         if connection.session.is_some() {
             self.close(conn, "second handshake on one connection");
+            return;
+        }
+        if !self.is_serving() {
+            self.close(conn, "this server is not serving: no leader yet");
             return;
         }
         // A client that has seen more than we hold must find a more current server.
@@ -458,7 +677,7 @@ impl Peer {
         let timeout_ms = negotiate_timeout(request.timeout_ms, self.config.min_session_timeout_ms, self.config.max_session_timeout_ms);
         if request.session_id.0 == 0 {
             let session = self.sessions.next_session_id();
-            self.propose(WriteOp::CreateSession { timeout_ms }, session, 0, &[], Origin::Connect { conn, request, timeout_ms });
+            self.submit(WriteOp::CreateSession { timeout_ms }, session, 0, &[], Origin::Connect { conn, request, timeout_ms });
             return;
         }
         let session = request.session_id;
@@ -469,6 +688,10 @@ impl Peer {
             self.close(other, "session reconnected on another connection");
             self.connections.remove(&other);
             self.watches.remove_conn(other);
+        }
+        // A learner asks the leader, which owns expiry, whether the session may move here.
+        if request.passwd[..] == self.sessions.password(session)[..] && self.revalidate(conn, &request, timeout_ms) {
+            return;
         }
         let valid = self.sessions.get(session).is_some_and(|s| !s.closing) && request.passwd[..] == self.sessions.password(session)[..];
         if !valid {
@@ -501,6 +724,7 @@ impl Peer {
             self.close(conn, "request on an expired session");
             return;
         }
+        self.note_touch(session);
         // Auth is answered at once, as ZooKeeper does, outside the request order.
         if let ClientRequest::Auth { scheme, auth } = &request {
             let result = match (scheme.as_str(), auth) {
@@ -548,7 +772,7 @@ impl Peer {
                     EntryState::InFlight | EntryState::Done(_) => blocked = true,
                     EntryState::New => {
                         if is_write(&entry.request) {
-                            if self.proposals.len() < self.config.outstanding_limit {
+                            if self.proposals.len() + self.forwarded.len() < self.config.outstanding_limit {
                                 next = Some(i);
                             }
                         } else if !blocked {
@@ -574,7 +798,12 @@ impl Peer {
                     }
                     _ => unreachable!("is_write"),
                 };
-                self.propose(op, session, xid, &auth, Origin::Request { conn, xid });
+                self.submit(op, session, xid, &auth, Origin::Request { conn, xid });
+            } else if let (ClientRequest::Sync { path }, false) = (&request, self.config.is_standalone()) {
+                // In an ensemble, sync waits for a quorum to confirm the leader (see ensemble.rs).
+                entry.state = EntryState::InFlight;
+                let path = path.clone();
+                self.start_sync(conn, xid, path);
             } else {
                 let reply = self.answer_locally(conn, session, xid, request);
                 let connection = self.connections.get_mut(&conn).expect("present");
@@ -662,6 +891,8 @@ impl Peer {
         let txn = prep(&self.proposed_tree, &ctx, &op);
         self.proposed_tree.apply(&txn);
         self.outputs.push_back(Output::Persist(Persist::Txn(txn.clone())));
+        self.disk_tail.push_back(txn.clone());
+        self.broadcast_proposal(&txn);
         self.proposals.push_back(Proposal { txn, origin, acks: BTreeSet::new() });
     }
 
@@ -674,16 +905,14 @@ impl Peer {
         self.commit_ready();
     }
 
-    fn quorum_size(&self) -> usize {
-        1
-    }
-
     /// Commits proposals at the head of the queue that a quorum acknowledged, in zxid order.
     fn commit_ready(&mut self) {
-        while self.proposals.front().is_some_and(|p| p.acks.len() >= self.quorum_size()) {
+        while self.proposals.front().is_some_and(|p| self.quorum.is_quorum(&p.acks)) {
             let proposal = self.proposals.pop_front().expect("front");
-            self.commit(proposal);
+            self.broadcast_commit(&proposal.txn);
+            self.commit(proposal.txn, proposal.origin);
         }
+        self.finish_syncs();
         self.maybe_snapshot();
         let conns: Vec<ConnId> = self.connections.keys().copied().collect();
         for conn in conns {
@@ -691,9 +920,10 @@ impl Peer {
         }
     }
 
-    fn commit(&mut self, proposal: Proposal) {
-        let txn = proposal.txn;
+    /// Applies a committed transaction to the tree, on a leader or a learner, and answers whoever waits for it.
+    fn commit(&mut self, txn: Txn, origin: Origin) {
         let applied = self.tree.apply(&txn);
+        self.record_committed(&txn);
         self.txns_since_snapshot += 1;
         for change in &applied.changes {
             for e in self.watches.trigger(change) {
@@ -707,7 +937,7 @@ impl Peer {
                 let holders: Vec<ConnId> = self
                     .connections
                     .iter()
-                    .filter(|(c, k)| k.session == Some(txn.session) && !matches!(proposal.origin, Origin::Request { conn, .. } if conn == **c))
+                    .filter(|(c, k)| k.session == Some(txn.session) && !matches!(origin, Origin::Request { conn, .. } if conn == **c))
                     .map(|(c, _)| *c)
                     .collect();
                 for conn in holders {
@@ -716,7 +946,7 @@ impl Peer {
             }
             _ => {}
         }
-        match proposal.origin {
+        match origin {
             Origin::Request { conn, xid } => {
                 if let Some(connection) = self.connections.get_mut(&conn) {
                     if let Some(entry) = connection.queue.iter_mut().find(|e| e.xid == xid && matches!(e.state, EntryState::InFlight)) {

@@ -833,7 +833,6 @@ impl Peer {
                     let origin = self.forwarded.remove(&(txn.session, txn.cxid)).unwrap_or(Origin::Server);
                     self.commit(txn, origin);
                     self.finish_syncs();
-                    self.maybe_snapshot();
                     let conns: Vec<_> = self.connections.keys().copied().collect();
                     for conn in conns {
                         self.pump(conn);

@@ -913,7 +913,6 @@ impl Peer {
             self.commit(proposal.txn, proposal.origin);
         }
         self.finish_syncs();
-        self.maybe_snapshot();
         let conns: Vec<ConnId> = self.connections.keys().copied().collect();
         for conn in conns {
             self.pump(conn);
@@ -925,6 +924,9 @@ impl Peer {
         let applied = self.tree.apply(&txn);
         self.record_committed(&txn);
         self.txns_since_snapshot += 1;
+        // Checked per commit, not per durability report: one fsync may cover
+        // many transactions, and snapCount counts transactions.
+        self.maybe_snapshot();
         for change in &applied.changes {
             for e in self.watches.trigger(change) {
                 self.notify(e.conn, e.event_type, e.path, txn.zxid);

@@ -6,5 +6,7 @@
 pub mod config;
 
 pub mod storage;
+pub mod disk;
+pub mod quorum;
 pub mod four_letter;
 pub mod server;

@@ -1,15 +1,25 @@
-//! The standalone server: a tokio client port, the durable log, snapshots and
-//! the real clock around one `Peer`. This file translates and carries: bytes
-//! to decoded requests, engine outputs to bytes, fsync completions to
-//! `Input::Durable`. Every decision is the engine's.
+//! The server: a tokio client port, the quorum transport, the durable log,
+//! snapshots and the real clock around one `Peer`. This file translates and
+//! carries: bytes to decoded requests, engine outputs to bytes, quorum frames
+//! to `Input::Message`, broken quorum links to `Input::PeerLost`, and disk
+//! completions to `Input::Durable` / `Input::WriteDurable`. Every decision is
+//! the engine's.
+//!
+//! With no `server.N` lines the server is standalone, as it always was. With
+//! them it is a member of an ensemble: it recovers the snapshot, the log and
+//! the epoch files into `Peer::recover`, listens on its quorumPort (see
+//! `quorum.rs`), and performs every `Persist` output, in order, on one disk
+//! thread (see `disk.rs`).
 
-use crate::peer::{Input, Output, Peer, PeerConfig, Persist, Reply, ReplyBody};
+use crate::peer::{Input, Output, Peer, PeerConfig, RecoveredState, Reply, ReplyBody, Role};
 use crate::prep::PrepConfig;
 use crate::proto::records::{KeeperState, WatcherEvent};
 use crate::proto::{self, ClientRequest, Frame, FrameDecoder, OpCode};
-use crate::runtime::config::ServerConfig;
+use crate::runtime::config::{LearnerType, ServerConfig};
+use crate::runtime::disk::{Disk, DiskEvent};
+use crate::runtime::quorum::{QuorumEvent, QuorumTransport};
 use crate::runtime::four_letter::{self, ConnectionInfo, Report};
-use crate::runtime::storage::{self, LogCommand, LogEvent, LogWriter, LogWriterConfig};
+use crate::runtime::storage;
 use crate::zxid::{ConnId, ServerId};
 use crate::ErrorCode;
 use rand::RngCore;
@@ -61,11 +71,34 @@ pub async fn run(config: ServerConfig, shutdown: impl std::future::Future<Output
     peer_config.password_seed = rand::rngs::OsRng.next_u64();
     peer_config.outstanding_limit = config.global_outstanding_limit as usize;
     peer_config.container_check_interval_ms = config.container_check_interval_ms;
-    let mut peer = Peer::new(peer_config, recovered.tree, wall_clock_ms());
+    let ensemble = !config.servers.is_empty();
+    let (quorum_tx, mut quorum_rx) = mpsc::channel::<QuorumEvent>(crate::runtime::quorum::SEND_QUEUE_PER_PEER);
+    let mut transport: Option<QuorumTransport> = None;
+    let mut peer = if !ensemble {
+        Peer::new(peer_config, recovered.tree, wall_clock_ms())
+    } else {
+        let my_id = config.my_id.ok_or_else(|| io::Error::other("server.N lines are present but myid is not known"))?;
+        peer_config.voters = config.servers.iter().filter(|s| s.role == LearnerType::Participant).map(|s| s.id).collect();
+        peer_config.observers = config.servers.iter().filter(|s| s.role == LearnerType::Observer).map(|s| s.id).collect();
+        peer_config.init_limit_ticks = config.init_limit as u64;
+        peer_config.sync_limit_ticks = config.sync_limit as u64;
+        peer_config.password_seed = ensemble_password_seed(&config);
+        let state = recovered_state(&config, &recovered.log_txns, recovered.last_zxid)?;
+        let me = config.my_server().ok_or_else(|| io::Error::other(format!("no server.{} line for my id", my_id.0)))?;
+        let listener = TcpListener::bind((me.host.as_str(), me.quorum_port)).await?;
+        info!(address = %listener.local_addr()?, id = my_id.0, "listening for quorum connections");
+        let members = config.servers.iter().map(|s| (s.id, quorum_address(&s.host, s.quorum_port))).collect();
+        transport = Some(QuorumTransport::start(my_id, listener, members, quorum_frame_max_bytes(&config), quorum_tx.clone()));
+        Peer::recover(peer_config, state, wall_clock_ms())
+    };
+    // A configuration that lists only this server is an ensemble of one: the engine runs it standalone.
+    let standalone = peer.config().is_standalone();
+    // The transport holds its own clones; this one only keeps the channel open in standalone mode.
+    let _quorum_tx = quorum_tx;
 
-    let (log_tx, mut log_rx) = mpsc::unbounded_channel::<LogEvent>();
-    let writer = LogWriter::spawn(recovered.txn_log, LogWriterConfig::default(), move |event| {
-        let _ = log_tx.send(event);
+    let (disk_tx, mut disk_rx) = mpsc::unbounded_channel::<DiskEvent>();
+    let disk = Disk::spawn(recovered.txn_log, config.data_dir.clone(), DISK_QUEUE, move |event| {
+        let _ = disk_tx.send(event);
     })
     .map_err(|e| io::Error::other(e.to_string()))?;
 
@@ -77,10 +110,8 @@ pub async fn run(config: ServerConfig, shutdown: impl std::future::Future<Output
     let mut conns: BTreeMap<ConnId, ConnHandle> = BTreeMap::new();
     let mut per_ip: BTreeMap<IpAddr, u32> = BTreeMap::new();
     let mut next_conn = 1u64;
-    let mut log_tag = 0u64;
     let mut latency = Latency::default();
     let mut request_started: BTreeMap<(ConnId, i32), Instant> = BTreeMap::new();
-    let mut snapshot_jobs: Vec<storage::SnapshotJob> = Vec::new();
     let purge_every = (config.autopurge_purge_interval_hours > 0).then(|| Duration::from_secs(config.autopurge_purge_interval_hours as u64 * 3600));
     let mut next_purge = purge_every.map(|d| Instant::now() + d);
     tokio::pin!(shutdown);
@@ -121,7 +152,7 @@ pub async fn run(config: ServerConfig, shutdown: impl std::future::Future<Output
                     Some(Input::Request { conn, xid, request })
                 }
                 ConnEvent::FourLetterWord(conn, word) => {
-                    let report = build_report(&peer, &conns, &latency, started, &config);
+                    let report = build_report(&peer, standalone, &conns, &latency, started, &config);
                     let text = four_letter::respond(word, &config.four_letter_words, &report);
                     if let Some(handle) = conns.get(&conn) {
                         let _ = handle.tx.try_send(ConnCommand::Send(text.into_bytes()));
@@ -139,31 +170,31 @@ pub async fn run(config: ServerConfig, shutdown: impl std::future::Future<Output
                     Some(Input::Disconnected { conn })
                 }
             },
-            Some(event) = log_rx.recv() => match event {
-                LogEvent::Durable { upto, .. } => Some(Input::Durable { zxid: upto }),
-                LogEvent::Truncated { .. } => None,
-                LogEvent::Failed(e) => {
+            Some(event) = disk_rx.recv() => match event {
+                DiskEvent::Durable { zxid } => Some(Input::Durable { zxid }),
+                DiskEvent::WriteDurable { write } => Some(Input::WriteDurable { write }),
+                DiskEvent::Failed(e) => {
                     // Nothing after the last report is durable; answering anything more would lie.
-                    tracing::error!(error = %e, "transaction log failed; stopping");
+                    tracing::error!(error = %e, "disk writes failed; stopping");
                     return Err(io::Error::other(e.to_string()));
                 }
+            },
+            Some(event) = quorum_rx.recv() => match event {
+                QuorumEvent::Message { from, msg } => Some(Input::Message { from, msg }),
+                QuorumEvent::Lost { peer } => Some(Input::PeerLost { peer }),
             },
             _ = tokio::time::sleep(wake_in) => Some(Input::Tick),
         };
         let Some(input) = input else { continue };
         peer.handle(wall_clock_ms(), input);
-        let mut txns = Vec::new();
         while let Some(output) = peer.poll_output() {
             match output {
-                Output::Persist(Persist::Txn(txn)) => txns.push(txn),
-                Output::Persist(Persist::Snapshot(tree)) => {
-                    // The clone is O(1); serializing it happens on its own thread.
-                    match storage::spawn_snapshot(config.data_dir.clone(), tree) {
-                        Ok(job) => snapshot_jobs.push(job),
-                        Err(e) => warn!(error = %e, "could not start a snapshot"),
+                // Every write goes to the one disk thread, in the order emitted.
+                Output::Persist(persist) => disk.send(persist).await.map_err(|e| io::Error::other(e.to_string()))?,
+                Output::Send { to, msg } => {
+                    if let Some(transport) = &transport {
+                        transport.send(to, msg);
                     }
-                    flush_txns(&writer, &mut txns, &mut log_tag).await?;
-                    let _ = writer.send(LogCommand::Roll).await;
                 }
                 Output::Connected { conn, response } => {
                     let mut out = Vec::new();
@@ -181,8 +212,6 @@ pub async fn run(config: ServerConfig, shutdown: impl std::future::Future<Output
                     proto::encode_notification(&mut out, &WatcherEvent { event_type, state: KeeperState::SyncConnected, path });
                     send(&conns, conn, out);
                 }
-                // The runtime serves standalone only for now: an ensemble of one sends no quorum message and writes no ZAB state.
-                Output::Send { .. } | Output::Persist(Persist::Zab { .. }) => {}
                 Output::Close { conn, reason } => {
                     debug!(conn = conn.0, reason, "closing connection");
                     if let Some(handle) = conns.get(&conn) {
@@ -191,8 +220,6 @@ pub async fn run(config: ServerConfig, shutdown: impl std::future::Future<Output
                 }
             }
         }
-        flush_txns(&writer, &mut txns, &mut log_tag).await?;
-        snapshot_jobs.retain(|job| !job.is_finished());
         if let (Some(at), Some(every)) = (next_purge, purge_every) {
             if Instant::now() >= at {
                 next_purge = Some(Instant::now() + every);
@@ -204,19 +231,55 @@ pub async fn run(config: ServerConfig, shutdown: impl std::future::Future<Output
         }
     }
     info!("shutting down");
-    for job in snapshot_jobs {
-        let _ = tokio::task::spawn_blocking(move || job.join()).await;
-    }
-    tokio::task::spawn_blocking(move || writer.shutdown()).await.map_err(io::Error::other)?.map_err(|e| io::Error::other(e.to_string()))?;
+    tokio::task::spawn_blocking(move || disk.shutdown()).await.map_err(io::Error::other)?.map_err(|e| io::Error::other(e.to_string()))?;
     Ok(())
 }
 
-async fn flush_txns(writer: &LogWriter, txns: &mut Vec<crate::txn::Txn>, tag: &mut u64) -> io::Result<()> {
-    if txns.is_empty() {
-        return Ok(());
+/// Writes queued for the disk thread before the server loop waits (bounds memory not yet on disk).
+const DISK_QUEUE: usize = 1_024;
+
+/// What the disk held, for `Peer::recover`: the newest valid snapshot, the
+/// logged transactions above it, and the epoch files. A missing epoch file
+/// reads as the epoch of the last logged zxid, as ZooKeeper reads it.
+fn recovered_state(config: &ServerConfig, log_txns: &[crate::txn::Txn], last_zxid: crate::zxid::Zxid) -> io::Result<RecoveredState> {
+    let to_io = |e: storage::StorageError| io::Error::other(e.to_string());
+    let snapshot = storage::load_newest_valid(&config.data_dir).map_err(to_io)?.map(|(_, tree)| tree).unwrap_or_default();
+    let snapshot_zxid = snapshot.last_zxid();
+    let log = log_txns.iter().filter(|t| t.zxid > snapshot_zxid).cloned().collect();
+    let current_epoch = storage::read_epoch(&config.data_dir, storage::CURRENT_EPOCH_FILE).map_err(to_io)?.unwrap_or(last_zxid.epoch);
+    let accepted_epoch = storage::read_epoch(&config.data_dir, storage::ACCEPTED_EPOCH_FILE).map_err(to_io)?.unwrap_or(current_epoch);
+    Ok(RecoveredState { snapshot, log, accepted_epoch, current_epoch })
+}
+
+/// The session password seed of an ensemble member. Every member must use the
+/// same one, because a session created on one server is revalidated on
+/// another; it is derived from the sorted `server.N` lines, so it is the same
+/// on every member of one configuration. It is therefore NOT a secret: anyone
+/// who can read zoo.cfg can compute it (ZooKeeper's own passwords are derived
+/// from the session id and a fixed constant, so this is no weaker).
+fn ensemble_password_seed(config: &ServerConfig) -> u64 {
+    let mut lines: Vec<String> = config
+        .servers
+        .iter()
+        .map(|s| format!("server.{}={}:{}:{}:{:?}", s.id.0, s.host, s.quorum_port, s.election_port, s.role))
+        .collect();
+    lines.sort();
+    xxhash_rust::xxh3::xxh3_64(lines.join("\n").as_bytes())
+}
+
+/// `host:port`, with brackets around an IPv6 address.
+fn quorum_address(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
     }
-    *tag += 1;
-    writer.send(LogCommand::Append { txns: std::mem::take(txns), tag: *tag }).await.map_err(|e| io::Error::other(e.to_string()))
+}
+
+/// The largest quorum frame accepted: a SNAP carries the whole tree, so this is
+/// well above `jute.maxbuffer`.
+fn quorum_frame_max_bytes(config: &ServerConfig) -> usize {
+    (config.jute_max_buffer as usize).saturating_mul(16).max(64 << 20)
 }
 
 fn send(conns: &BTreeMap<ConnId, ConnHandle>, conn: ConnId, bytes: Vec<u8>) {
@@ -360,7 +423,20 @@ impl Latency {
     }
 }
 
-fn build_report(peer: &Peer, conns: &BTreeMap<ConnId, ConnHandle>, latency: &Latency, started: Instant, config: &ServerConfig) -> Report {
+/// What `srvr` and `mntr` call this server's mode.
+fn mode(peer: &Peer, standalone: bool) -> &'static str {
+    if standalone {
+        return "standalone";
+    }
+    match peer.role() {
+        Role::Leading => "leader",
+        Role::Following => "follower",
+        Role::Observing => "observer",
+        Role::Looking => "looking",
+    }
+}
+
+fn build_report(peer: &Peer, standalone: bool, conns: &BTreeMap<ConnId, ConnHandle>, latency: &Latency, started: Instant, config: &ServerConfig) -> Report {
     let engine_conns = peer.connections();
     let connections = conns
         .iter()
@@ -401,7 +477,7 @@ fn build_report(peer: &Peer, conns: &BTreeMap<ConnId, ConnHandle>, latency: &Lat
     ];
     Report {
         stats: peer.stats(),
-        mode: "standalone".to_string(),
+        mode: mode(peer, standalone).to_string(),
         connections,
         latency_ms: latency.summary(),
         uptime_ms: started.elapsed().as_millis() as u64,

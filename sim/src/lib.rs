@@ -1,12 +1,19 @@
 //! ensemble-sim: seeded, deterministic runs of the ensemble engine.
 //!
-//! Today it drives replicas of the replicated state machine (the znode tree)
-//! through a seeded client workload, snapshots taken mid-stream, restores and
-//! replays, and checks that every replica ends bit-identical. The cluster
-//! simulator (network, crashes, partitions) grows here on top of it.
+//! `world` drives whole clusters of `Peer`s (voters, observers, simulated
+//! clients) through a network with latency and loss, partitions, crashes,
+//! restarts from a disk model and pauses, all decided by one seed; `check`
+//! holds the cluster-wide checkers; `scenario` loads named fault timelines.
+//! `replicas` is the older replica-determinism runner over the state machine.
 
+pub mod check;
+pub mod client;
 pub mod replicas;
+pub mod scenario;
 pub mod workload;
+pub mod world;
 
 pub use replicas::{run_replicas, ReplicaRun, ReplicaRunConfig};
+pub use scenario::{run_seed, Scenario};
 pub use workload::Workload;
+pub use world::{swarm_config, swarm_config_for, Fault, NetworkConfig, TimedFault, Verdict, World, WorldConfig};

@@ -1,0 +1,32 @@
+//! Guarantee: a write a client saw acknowledged is never lost. Every acked
+//! write's zxid was seen in a serving replica's committed history, and every
+//! acknowledged unique create (a node no one deletes) exists on every replica
+//! at the end, created at the zxid the client was told.
+
+use crate::client::{Op, Outcome};
+use crate::world::World;
+
+/// Judges the history against the final replicas.
+pub fn check(w: &World) -> Vec<String> {
+    let mut failures = Vec::new();
+    for (i, e) in w.history.entries.iter().enumerate() {
+        let Outcome::Ok(zxid) = e.outcome else { continue };
+        let is_write = !matches!(e.op, Op::Read(..));
+        if is_write && !w.checks.committed.contains_key(&zxid) {
+            failures.push(format!("never-lost: op {i} of client {} ({:?}) acked at {zxid} but no replica ever committed that zxid", e.client, e.op));
+        }
+        if let Op::CreateUnique(path) = &e.op {
+            for (id, node) in &w.nodes {
+                let Some(peer) = &node.peer else { continue };
+                match peer.tree().node(path) {
+                    Some(n) if n.czxid == zxid => {}
+                    other => failures.push(format!("never-lost: {path} acked at {zxid} is {:?} on {id:?}", other.map(|n| n.czxid))),
+                }
+            }
+        }
+        if failures.len() >= 8 {
+            break;
+        }
+    }
+    failures
+}

@@ -1,0 +1,93 @@
+//! Named, committed runs (`scenarios/*.toml`): a seed, a topology, a workload
+//! size, a fault timeline and the expected verdict; and the one entry point
+//! that runs a seed and turns an engine panic into a failed verdict.
+
+use crate::world::{swarm_config, NetworkConfig, TimedFault, Verdict, World, WorldConfig};
+use serde::{Deserialize, Serialize};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// A scenario file.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// What the scenario shows, for people.
+    #[serde(default)]
+    pub description: String,
+    /// The seed for the network and the clients.
+    pub seed: u64,
+    /// Voting members.
+    pub voters: u64,
+    /// Observers.
+    #[serde(default)]
+    pub observers: u64,
+    /// Simulated clients.
+    pub clients: usize,
+    /// Operations per client.
+    pub ops_per_client: usize,
+    /// Network settings (defaults: 1-5 ms latency, FIFO, no loss).
+    #[serde(default)]
+    pub network: NetworkConfig,
+    /// Bound for the liveness phase after healing.
+    #[serde(default = "default_liveness_ms")]
+    pub liveness_bound_ms: u64,
+    /// "pass" or "fail".
+    pub expect: String,
+    /// The fault timeline.
+    #[serde(default)]
+    pub faults: Vec<TimedFault>,
+}
+
+fn default_liveness_ms() -> u64 {
+    60_000
+}
+
+impl Scenario {
+    /// Parses a scenario file's text.
+    pub fn parse(text: &str) -> Result<Scenario, String> {
+        let s: Scenario = toml::from_str(text).map_err(|e| e.to_string())?;
+        if s.expect != "pass" && s.expect != "fail" {
+            return Err(format!("expect must be \"pass\" or \"fail\", not {:?}", s.expect));
+        }
+        Ok(s)
+    }
+
+    /// The world this scenario describes.
+    pub fn config(&self) -> WorldConfig {
+        WorldConfig {
+            seed: self.seed,
+            voters: self.voters,
+            observers: self.observers,
+            clients: self.clients,
+            ops_per_client: self.ops_per_client,
+            network: self.network.clone(),
+            faults: self.faults.clone(),
+            liveness_bound_ms: self.liveness_bound_ms,
+        }
+    }
+
+    /// Whether the verdict is the one the scenario expects.
+    pub fn matches(&self, verdict: &Verdict) -> bool {
+        verdict.passed() == (self.expect == "pass")
+    }
+}
+
+/// Runs a world; a panic inside the engine (a broken invariant) becomes a failure, not an abort.
+pub fn run_config(config: WorldConfig) -> Verdict {
+    match catch_unwind(AssertUnwindSafe(|| World::new(config).run())) {
+        Ok(v) => v,
+        Err(panic) => {
+            let msg = panic.downcast_ref::<String>().cloned().or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
+            Verdict { trace_hash: 0, failures: vec![format!("panic: {msg}")], virtual_ms: 0, steps: 0, ok_ops: 0, error_ops: 0, unknown_ops: 0, trace_tail: Vec::new() }
+        }
+    }
+}
+
+/// Runs one swarm seed: faults drawn from the seed.
+pub fn run_seed(seed: u64) -> Verdict {
+    run_config(swarm_config(seed))
+}
+
+/// Runs one swarm seed with the number of voters fixed.
+pub fn run_seed_with(seed: u64, voters: Option<u64>) -> Verdict {
+    run_config(crate::world::swarm_config_for(seed, voters))
+}

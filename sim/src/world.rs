@@ -1,0 +1,816 @@
+//! The world: voters and observers as `Peer`s, a virtual clock, a network, a
+//! disk model per node, simulated clients and a fault timeline, all driven by
+//! one seed split into independent streams so that adding a client does not
+//! reshuffle the network's draws.
+
+use crate::check::{self, Checks};
+use crate::client::{Client, History, Outcome};
+use ensemble::peer::{Input, Output, Peer, PeerConfig, PeerMessage, Persist, RecoveredState, Role};
+use ensemble::zab::{self, WriteId};
+use ensemble::{ConnId, DataTree, Epoch, ServerId, Txn};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+use xxhash_rust::xxh3::Xxh3;
+
+/// The engine's basic time unit in every simulated peer.
+pub const TICK_MS: u64 = 100;
+
+/// One RNG stream of the seed; streams never share draws.
+pub fn stream(seed: u64, stream: u64) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(stream);
+    rng
+}
+
+/// Stream numbers: the network, the fault timeline, then one per client.
+const NETWORK_STREAM: u64 = 1;
+const FAULT_STREAM: u64 = 2;
+const CLIENT_STREAM_BASE: u64 = 100;
+
+/// How the network behaves.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NetworkConfig {
+    /// Smallest one-way latency.
+    pub latency_min_ms: u64,
+    /// Largest one-way latency.
+    pub latency_max_ms: u64,
+    /// Probability that a peer-to-peer message is lost. The link then breaks as
+    /// a TCP connection would: what is in flight on it is lost too and both ends
+    /// get `Input::PeerLost` (unless `silent_drop`).
+    pub drop: f64,
+    /// Lose dropped messages silently, with no link break: outside the TCP-like
+    /// contract (a lost COMMIT then leaves a follower behind until the next write).
+    pub silent_drop: bool,
+    /// Probability that a peer-to-peer message arrives twice (breaks the TCP contract; off by default).
+    pub duplicate: f64,
+    /// Whether each link delivers in order, as TCP does (the engine's contract).
+    pub fifo: bool,
+    /// Largest fsync latency.
+    pub fsync_max_ms: u64,
+}
+
+impl Default for NetworkConfig {
+    fn default() -> Self {
+        NetworkConfig { latency_min_ms: 1, latency_max_ms: 5, drop: 0.0, silent_drop: false, duplicate: 0.0, fifo: true, fsync_max_ms: 3 }
+    }
+}
+
+/// A fault at a virtual time (ms since the run began).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct TimedFault {
+    /// When it fires.
+    pub at_ms: u64,
+    /// What happens.
+    #[serde(flatten)]
+    pub fault: Fault,
+}
+
+/// A fault the world can inject.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Fault {
+    /// Crash a node: everything not yet reported durable is lost.
+    Crash {
+        /// Which node.
+        node: u64,
+    },
+    /// Crash whoever leads now.
+    CrashLeader,
+    /// Restart a crashed node from its disk.
+    Restart {
+        /// Which node.
+        node: u64,
+    },
+    /// Restart every crashed node.
+    RestartAll,
+    /// Split the nodes into groups that cannot talk across.
+    Partition {
+        /// The groups; nodes not named form one more group.
+        groups: Vec<Vec<u64>>,
+    },
+    /// `from` can no longer reach `to`; the reverse still works.
+    OneWay {
+        /// The sender that is cut.
+        from: u64,
+        /// The receiver it cannot reach.
+        to: u64,
+    },
+    /// Cut the current leader off from everyone.
+    IsolateLeader,
+    /// Remove every partition.
+    Heal,
+    /// Stop a node (no ticks, no deliveries) for a while; its messages queue.
+    Pause {
+        /// Which node.
+        node: u64,
+        /// For how long.
+        ms: u64,
+    },
+    /// Test-only: crash the node and erase its whole disk, then restart it empty (a lost acknowledged write must be caught).
+    WipeDisk {
+        /// Which node.
+        node: u64,
+    },
+    /// Test-only: corrupt the last logged txn on the node's disk, then crash and restart it, so that checkers must fire.
+    CorruptDisk {
+        /// Which node.
+        node: u64,
+    },
+}
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct WorldConfig {
+    /// The one seed.
+    pub seed: u64,
+    /// Voting members.
+    pub voters: u64,
+    /// Observers.
+    pub observers: u64,
+    /// Simulated clients.
+    pub clients: usize,
+    /// Operations each client performs.
+    pub ops_per_client: usize,
+    /// The network.
+    pub network: NetworkConfig,
+    /// The fault timeline.
+    pub faults: Vec<TimedFault>,
+    /// After the last fault everything heals; within this much virtual time a leader must serve and every client finish.
+    pub liveness_bound_ms: u64,
+}
+
+/// The outcome of a run.
+#[derive(Clone, Debug)]
+pub struct Verdict {
+    /// The run's fingerprint: every event and completion in order.
+    pub trace_hash: u64,
+    /// Checker failures, empty if the run passed.
+    pub failures: Vec<String>,
+    /// Virtual time simulated.
+    pub virtual_ms: u64,
+    /// Events processed.
+    pub steps: u64,
+    /// Client operations completed ok.
+    pub ok_ops: usize,
+    /// Client operations that failed with an error code.
+    pub error_ops: usize,
+    /// Client operations whose outcome is unknown (timeout or lost connection).
+    pub unknown_ops: usize,
+    /// The last lines of the trace, for failure reports.
+    pub trace_tail: Vec<String>,
+}
+
+impl Verdict {
+    /// Whether every checker passed.
+    pub fn passed(&self) -> bool {
+        self.failures.is_empty()
+    }
+}
+
+/// A write the disk model was asked for.
+#[derive(Clone, Debug)]
+enum Write {
+    Txn(Txn),
+    Zab(WriteId, zab::Persist),
+}
+
+/// What a node's disk holds.
+#[derive(Clone, Debug, Default)]
+pub struct Disk {
+    /// The newest snapshot.
+    pub snapshot: DataTree,
+    /// Txns after it.
+    pub log: Vec<Txn>,
+    /// acceptedEpoch.
+    pub accepted_epoch: Epoch,
+    /// currentEpoch.
+    pub current_epoch: Epoch,
+}
+
+impl Disk {
+    fn execute(&mut self, write: &Write) {
+        match write {
+            Write::Txn(t) => self.log.push(t.clone()),
+            Write::Zab(_, p) => match p {
+                zab::Persist::AcceptedEpoch(e) => self.accepted_epoch = *e,
+                zab::Persist::CurrentEpoch(e) => self.current_epoch = *e,
+                zab::Persist::Truncate { zxid } => self.log.retain(|t| t.zxid <= *zxid),
+                zab::Persist::Snapshot(tree) => {
+                    self.snapshot = tree.clone();
+                    self.log.clear();
+                }
+                zab::Persist::Txns(txns) => self.log.extend(txns.iter().cloned()),
+            },
+        }
+    }
+}
+
+/// One server: its peer (when up), disk and unsynced writes.
+pub struct Node {
+    config: PeerConfig,
+    /// The running engine; `None` while crashed.
+    pub peer: Option<Peer>,
+    /// What survives a crash.
+    pub disk: Disk,
+    pending: Vec<Write>,
+    sync_scheduled: bool,
+    /// Bumped on every crash so that events for an old incarnation are dropped.
+    incarnation: u64,
+    paused_until: u64,
+    last_tick: u64,
+}
+
+/// Something scheduled at a virtual time.
+#[derive(Clone, Debug)]
+pub(crate) enum Event {
+    Deliver { from: ServerId, to: ServerId, incarnation: u64, link: u64, msg: PeerMessage },
+    PeerLost { node: ServerId, incarnation: u64, peer: ServerId },
+    DiskSync { node: ServerId, incarnation: u64 },
+    ToServer { node: ServerId, incarnation: u64, input: Input },
+    ToClient { client: usize, conn: ConnId, output: Output },
+    ConnLost { client: usize, conn: ConnId },
+    ClientWake { client: usize },
+    Fault(Fault),
+}
+
+/// The whole simulated system.
+pub struct World {
+    /// The run's settings.
+    pub config: WorldConfig,
+    /// Virtual now, ms.
+    pub now: u64,
+    /// The servers.
+    pub nodes: BTreeMap<ServerId, Node>,
+    queue: BinaryHeap<Reverse<(u64, u64, usize)>>,
+    events: Vec<Option<Event>>,
+    seq: u64,
+    net: ChaCha8Rng,
+    /// Links that cannot carry messages: (from, to).
+    pub blocked: BTreeSet<(ServerId, ServerId)>,
+    link_last: BTreeMap<(u64, u64), u64>,
+    /// Per directed link, how many times it broke: messages sent before a break are lost.
+    link_generation: BTreeMap<(ServerId, ServerId), u64>,
+    /// The clients.
+    pub clients: Vec<Client>,
+    /// Which client holds which connection on which server.
+    pub conns: BTreeMap<ConnId, (usize, ServerId)>,
+    next_conn: u64,
+    /// Every invocation and completion.
+    pub history: History,
+    /// The cluster-wide checkers' state.
+    pub checks: Checks,
+    trace: Xxh3,
+    trace_tail: Vec<String>,
+    steps: u64,
+    start: u64,
+}
+
+impl World {
+    /// A world with every node started from an empty disk.
+    pub fn new(config: WorldConfig) -> World {
+        let voters: BTreeSet<ServerId> = (1..=config.voters).map(ServerId).collect();
+        let observers: BTreeSet<ServerId> = (config.voters + 1..=config.voters + config.observers).map(ServerId).collect();
+        let start = 1_000_000;
+        let mut nodes = BTreeMap::new();
+        for id in voters.iter().chain(observers.iter()) {
+            let mut pc = PeerConfig::new(*id, TICK_MS);
+            pc.voters = voters.clone();
+            pc.observers = observers.clone();
+            pc.max_session_timeout_ms = 30_000;
+            pc.password_seed = config.seed;
+            // Unanswered votes are re-sent every 2 s at most, so that runs stay short.
+            pc.max_notification_interval_ms = 2_000;
+            nodes.insert(*id, Node { config: pc, peer: None, disk: Disk::default(), pending: Vec::new(), sync_scheduled: false, incarnation: 0, paused_until: 0, last_tick: 0 });
+        }
+        let clients = (0..config.clients).map(|i| Client::new(i, stream(config.seed, CLIENT_STREAM_BASE + i as u64), config.ops_per_client)).collect();
+        let mut w = World {
+            net: stream(config.seed, NETWORK_STREAM),
+            config,
+            now: start,
+            nodes,
+            queue: BinaryHeap::new(),
+            events: Vec::new(),
+            seq: 0,
+            blocked: BTreeSet::new(),
+            link_last: BTreeMap::new(),
+            link_generation: BTreeMap::new(),
+            clients,
+            conns: BTreeMap::new(),
+            next_conn: 1,
+            history: History::default(),
+            checks: Checks::default(),
+            trace: Xxh3::new(),
+            trace_tail: Vec::new(),
+            steps: 0,
+            start,
+        };
+        let ids: Vec<ServerId> = w.nodes.keys().copied().collect();
+        for id in ids {
+            w.restart(id);
+        }
+        for fault in w.config.faults.clone() {
+            w.schedule_at(start + fault.at_ms, Event::Fault(fault.fault));
+        }
+        for c in 0..w.clients.len() {
+            w.schedule_at(start + 500, Event::ClientWake { client: c });
+        }
+        w
+    }
+
+    /// Runs the fault phase, heals, runs the liveness phase, and judges.
+    pub fn run(mut self) -> Verdict {
+        let last_fault = self.config.faults.iter().map(|f| f.at_ms).max().unwrap_or(0);
+        let heal_at = self.start + last_fault + 1_000;
+        self.run_until(heal_at);
+        self.heal_everything();
+        let deadline = heal_at + self.config.liveness_bound_ms;
+        while self.now < deadline && !self.quiescent() {
+            if !self.step(deadline) {
+                break;
+            }
+        }
+        let virtual_ms = self.now - self.start;
+        let mut failures = std::mem::take(&mut self.checks.failures);
+        if !self.quiescent() {
+            failures.push(check::liveness::describe(&self));
+        } else {
+            failures.extend(check::prefix::final_agreement(&self));
+            failures.extend(check::never_lost::check(&self));
+        }
+        failures.extend(check::one_leader::check(&self.checks));
+        Verdict { trace_hash: self.trace.digest(), failures, virtual_ms, steps: self.steps, ok_ops: self.history.ok_count(), error_ops: self.history.count(|o| matches!(o, Outcome::Error(_))), unknown_ops: self.history.count(|o| matches!(o, Outcome::Unknown)), trace_tail: self.trace_tail.clone() }
+    }
+
+    /// Processes events until virtual time `until`.
+    pub fn run_until(&mut self, until: u64) {
+        while self.step(until) {}
+        self.now = self.now.max(until);
+    }
+
+    /// Every node is up and serving under one leader, every replica applied the same zxid, and every client finished.
+    pub fn quiescent(&self) -> bool {
+        check::liveness::settled(self) && self.clients.iter().all(|c| c.done())
+    }
+
+    fn heal_everything(&mut self) {
+        self.apply_fault(Fault::Heal);
+        self.apply_fault(Fault::RestartAll);
+        for node in self.nodes.values_mut() {
+            node.paused_until = 0;
+        }
+    }
+
+    /// One event or one timer; false when nothing is due before `until`.
+    fn step(&mut self, until: u64) -> bool {
+        let timer = self
+            .nodes
+            .iter()
+            .filter(|(_, n)| n.peer.is_some() && n.paused_until <= self.now)
+            .filter_map(|(id, n)| n.peer.as_ref().and_then(|p| p.poll_timeout()).map(|t| (t.max(n.last_tick + 1), *id)))
+            .min();
+        let event_time = self.queue.peek().map(|Reverse((t, _, _))| *t);
+        match (timer, event_time) {
+            (Some((t, id)), e) if e.is_none_or(|e| t <= e) => {
+                if t > until {
+                    return false;
+                }
+                self.now = self.now.max(t);
+                self.nodes.get_mut(&id).expect("node").last_tick = self.now;
+                self.record(format!("tick {}", id.0));
+                self.feed(id, Input::Tick);
+            }
+            (_, Some(t)) => {
+                if t > until {
+                    return false;
+                }
+                let Reverse((t, _, idx)) = self.queue.pop().expect("peeked");
+                self.now = self.now.max(t);
+                let event = self.events[idx].take().expect("event taken once");
+                self.handle_event(event);
+            }
+            _ => return false,
+        }
+        self.steps += 1;
+        true
+    }
+
+    pub(crate) fn schedule_at(&mut self, at: u64, event: Event) {
+        self.seq += 1;
+        self.events.push(Some(event));
+        self.queue.push(Reverse((at, self.seq, self.events.len() - 1)));
+    }
+
+    pub(crate) fn schedule(&mut self, delay: u64, event: Event) {
+        self.schedule_at(self.now + delay, event);
+    }
+
+    /// A latency draw, made FIFO per link when asked for.
+    fn link_delay(&mut self, link: (u64, u64), fifo: bool) -> u64 {
+        let n = &self.config.network;
+        let at = self.now + self.net.gen_range(n.latency_min_ms..=n.latency_max_ms.max(n.latency_min_ms));
+        if !fifo {
+            return at - self.now;
+        }
+        let last = self.link_last.entry(link).or_insert(0);
+        let at = at.max(*last);
+        *last = at;
+        at - self.now
+    }
+
+    fn record(&mut self, line: String) {
+        self.trace.update(&self.now.to_le_bytes());
+        self.trace.update(line.as_bytes());
+        if self.trace_tail.len() >= 20 {
+            self.trace_tail.remove(0);
+        }
+        self.trace_tail.push(format!("{} {line}", self.now - self.start));
+    }
+
+    fn handle_event(&mut self, event: Event) {
+        match event {
+            Event::Deliver { from, to, incarnation, link, msg } => {
+                if self.paused(to) {
+                    let until = self.nodes[&to].paused_until;
+                    self.schedule_at(until, Event::Deliver { from, to, incarnation, link, msg });
+                } else if self.nodes[&to].incarnation == incarnation
+                    && !self.blocked.contains(&(from, to))
+                    && self.link_generation.get(&(from, to)).copied().unwrap_or(0) == link
+                {
+                    self.record(format!("deliver {}->{} {}", from.0, to.0, msg_kind(&msg)));
+                    self.feed(to, Input::Message { from, msg });
+                }
+            }
+            Event::PeerLost { node, incarnation, peer } => {
+                if self.nodes[&node].incarnation == incarnation {
+                    self.feed(node, Input::PeerLost { peer });
+                }
+            }
+            Event::DiskSync { node, incarnation } => {
+                if self.nodes[&node].incarnation != incarnation {
+                    return;
+                }
+                if self.paused(node) {
+                    let until = self.nodes[&node].paused_until;
+                    self.schedule_at(until, Event::DiskSync { node, incarnation });
+                    return;
+                }
+                self.record(format!("fsync {}", node.0));
+                self.sync_disk(node);
+            }
+            Event::ToServer { node, incarnation, input } => {
+                if self.nodes[&node].incarnation != incarnation {
+                    return;
+                }
+                if self.paused(node) {
+                    let until = self.nodes[&node].paused_until;
+                    self.schedule_at(until, Event::ToServer { node, incarnation, input });
+                    return;
+                }
+                self.feed(node, input);
+            }
+            Event::ToClient { client, conn, output } => crate::client::on_output(self, client, conn, output),
+            Event::ConnLost { client, conn } => crate::client::on_conn_lost(self, client, conn),
+            Event::ClientWake { client } => crate::client::on_wake(self, client),
+            Event::Fault(f) => {
+                self.record(format!("fault {f:?}"));
+                self.apply_fault(f);
+            }
+        }
+    }
+
+    fn paused(&self, id: ServerId) -> bool {
+        self.nodes[&id].paused_until > self.now
+    }
+
+    /// Feeds one input to a live node, carries out its outputs, and runs the per-step checks.
+    pub(crate) fn feed(&mut self, id: ServerId, input: Input) {
+        let now = self.now;
+        let Some(peer) = self.nodes.get_mut(&id).expect("node").peer.as_mut() else { return };
+        peer.handle(now, input);
+        self.drain(id);
+    }
+
+    fn drain(&mut self, id: ServerId) {
+        let mut outputs = Vec::new();
+        {
+            let node = self.nodes.get_mut(&id).expect("node");
+            let Some(peer) = node.peer.as_mut() else { return };
+            while let Some(out) = peer.poll_output() {
+                outputs.push(out);
+            }
+            // Invariants are code: the engine's own, after every step.
+            peer.check_invariants();
+        }
+        check::observe(self, id);
+        for out in outputs {
+            match out {
+                Output::Send { to, msg } => self.send(id, to, msg),
+                Output::Persist(Persist::Txn(t)) => self.persist(id, Write::Txn(t)),
+                Output::Persist(Persist::Zab { write, persist }) => self.persist(id, Write::Zab(write, persist)),
+                // Snapshots are an optimisation: the disk model keeps the whole log instead.
+                Output::Persist(Persist::Snapshot(_)) => {}
+                Output::Connected { conn, .. } | Output::Reply { conn, .. } | Output::Notify { conn, .. } | Output::Close { conn, .. } => {
+                    if let Some(&(client, server)) = self.conns.get(&conn) {
+                        if server == id {
+                            let d = self.link_delay((1000 + conn.0, id.0), true);
+                            self.schedule(d, Event::ToClient { client, conn, output: out });
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn send(&mut self, from: ServerId, to: ServerId, msg: PeerMessage) {
+        if self.blocked.contains(&(from, to)) || !self.nodes.contains_key(&to) {
+            return;
+        }
+        if self.config.network.drop > 0.0 && self.net.gen_bool(self.config.network.drop) {
+            if !self.config.network.silent_drop {
+                self.break_link(from, to);
+            }
+            return;
+        }
+        let incarnation = self.nodes[&to].incarnation;
+        let link = self.link_generation.get(&(from, to)).copied().unwrap_or(0);
+        let fifo = self.config.network.fifo;
+        if self.config.network.duplicate > 0.0 && self.net.gen_bool(self.config.network.duplicate) {
+            let d = self.link_delay((from.0, to.0), fifo);
+            self.schedule(d, Event::Deliver { from, to, incarnation, link, msg: msg.clone() });
+        }
+        let d = self.link_delay((from.0, to.0), fifo);
+        self.schedule(d, Event::Deliver { from, to, incarnation, link, msg });
+    }
+
+    /// Breaks the connection between two nodes: in-flight messages both ways are lost and both ends are told.
+    fn break_link(&mut self, a: ServerId, b: ServerId) {
+        for (x, y) in [(a, b), (b, a)] {
+            *self.link_generation.entry((x, y)).or_insert(0) += 1;
+            if let Some(n) = self.nodes.get(&x) {
+                let incarnation = n.incarnation;
+                self.schedule(1, Event::PeerLost { node: x, incarnation, peer: y });
+            }
+        }
+    }
+
+    fn persist(&mut self, id: ServerId, write: Write) {
+        let fsync_max = self.config.network.fsync_max_ms;
+        let delay = self.net.gen_range(0..=fsync_max);
+        let node = self.nodes.get_mut(&id).expect("node");
+        node.pending.push(write);
+        if !node.sync_scheduled {
+            node.sync_scheduled = true;
+            let incarnation = node.incarnation;
+            self.schedule(delay, Event::DiskSync { node: id, incarnation });
+        }
+    }
+
+    /// Group commit: every pending write lands in order, then both durability reports go in.
+    fn sync_disk(&mut self, id: ServerId) {
+        let node = self.nodes.get_mut(&id).expect("node");
+        node.sync_scheduled = false;
+        let writes = std::mem::take(&mut node.pending);
+        let (mut last_txn, mut last_write) = (None, None);
+        for w in &writes {
+            node.disk.execute(w);
+            match w {
+                Write::Txn(t) => last_txn = Some(t.zxid),
+                Write::Zab(write, _) => last_write = Some(*write),
+            }
+        }
+        if let Some(zxid) = last_txn {
+            self.feed(id, Input::Durable { zxid });
+        }
+        if let Some(write) = last_write {
+            self.feed(id, Input::WriteDurable { write });
+        }
+    }
+
+    /// Restarts a node from what its disk holds.
+    pub fn restart(&mut self, id: ServerId) {
+        let now = self.now;
+        // A scenario may name a node the topology lacks: nothing to do.
+        let Some(node) = self.nodes.get_mut(&id) else { return };
+        if node.peer.is_some() {
+            return;
+        }
+        let state = RecoveredState {
+            snapshot: node.disk.snapshot.clone(),
+            log: node.disk.log.clone(),
+            accepted_epoch: node.disk.accepted_epoch,
+            current_epoch: node.disk.current_epoch,
+        };
+        node.peer = Some(Peer::recover(node.config.clone(), state, now));
+        node.last_tick = 0;
+        self.drain(id);
+    }
+
+    /// Crashes a node: unsynced writes, messages to it and its client connections are lost.
+    pub fn crash(&mut self, id: ServerId) {
+        let Some(node) = self.nodes.get_mut(&id) else { return };
+        if node.peer.is_none() {
+            return;
+        }
+        node.peer = None;
+        node.pending.clear();
+        node.sync_scheduled = false;
+        node.incarnation += 1;
+        node.paused_until = 0;
+        let lost: Vec<(ConnId, usize)> = self.conns.iter().filter(|(_, (_, s))| *s == id).map(|(c, (cl, _))| (*c, *cl)).collect();
+        for (conn, client) in lost {
+            self.conns.remove(&conn);
+            self.schedule(1, Event::ConnLost { client, conn });
+        }
+        // The others see their TCP connections to it reset.
+        let others: Vec<(ServerId, u64)> = self.nodes.iter().filter(|(o, n)| **o != id && n.peer.is_some()).map(|(o, n)| (*o, n.incarnation)).collect();
+        for (other, incarnation) in others {
+            self.schedule(1, Event::PeerLost { node: other, incarnation, peer: id });
+        }
+    }
+
+    /// The serving leader, if exactly one is up.
+    pub fn leader(&self) -> Option<ServerId> {
+        let leaders: Vec<ServerId> = self
+            .nodes
+            .iter()
+            .filter(|(_, n)| n.peer.as_ref().is_some_and(|p| p.role() == Role::Leading && p.serving_epoch().is_some()))
+            .map(|(id, _)| *id)
+            .collect();
+        (leaders.len() == 1).then(|| leaders[0])
+    }
+
+    /// The ids of live nodes.
+    pub fn up(&self) -> Vec<ServerId> {
+        self.nodes.iter().filter(|(_, n)| n.peer.is_some()).map(|(id, _)| *id).collect()
+    }
+
+    /// Opens a client connection to `server` and returns its id.
+    pub(crate) fn open_conn(&mut self, client: usize, server: ServerId) -> ConnId {
+        let conn = ConnId(self.next_conn);
+        self.next_conn += 1;
+        self.conns.insert(conn, (client, server));
+        conn
+    }
+
+    /// Sends a client input to a server after a link delay.
+    pub(crate) fn send_to_server(&mut self, server: ServerId, conn: ConnId, input: Input) {
+        let incarnation = self.nodes[&server].incarnation;
+        if self.nodes[&server].peer.is_none() {
+            if let Some((client, _)) = self.conns.remove(&conn) {
+                self.schedule(1, Event::ConnLost { client, conn });
+            }
+            return;
+        }
+        let d = self.link_delay((conn.0, 1000 + server.0), true);
+        self.schedule(d, Event::ToServer { node: server, incarnation, input });
+    }
+
+    /// Records a line in the trace hash (clients use it for completions).
+    pub(crate) fn trace_line(&mut self, line: String) {
+        self.record(line);
+    }
+
+    fn cut(&mut self, a: ServerId, b: ServerId) {
+        // A partition breaks the connection: nothing sent before it arrives after a heal.
+        if self.blocked.insert((a, b)) {
+            self.break_link(a, b);
+        }
+    }
+
+    /// Applies a fault now.
+    pub fn apply_fault(&mut self, fault: Fault) {
+        let ids: Vec<ServerId> = self.nodes.keys().copied().collect();
+        match fault {
+            Fault::Crash { node } => self.crash(ServerId(node)),
+            Fault::CrashLeader => {
+                if let Some(l) = self.leader() {
+                    self.crash(l);
+                }
+            }
+            Fault::Restart { node } => self.restart(ServerId(node)),
+            Fault::RestartAll => {
+                for id in ids {
+                    self.restart(id);
+                }
+            }
+            Fault::Partition { groups } => {
+                let group_of = |id: ServerId| groups.iter().position(|g| g.contains(&id.0)).unwrap_or(usize::MAX);
+                for &a in &ids {
+                    for &b in &ids {
+                        if a != b && group_of(a) != group_of(b) {
+                            self.cut(a, b);
+                        }
+                    }
+                }
+            }
+            Fault::OneWay { from, to } => {
+                if from != to && self.nodes.contains_key(&ServerId(from)) && self.nodes.contains_key(&ServerId(to)) {
+                    self.cut(ServerId(from), ServerId(to));
+                }
+            }
+            Fault::IsolateLeader => {
+                if let Some(l) = self.leader() {
+                    for &b in &ids {
+                        if b != l {
+                            self.cut(l, b);
+                            self.cut(b, l);
+                        }
+                    }
+                }
+            }
+            Fault::Heal => self.blocked.clear(),
+            Fault::Pause { node, ms } => {
+                if let Some(n) = self.nodes.get_mut(&ServerId(node)) {
+                    n.paused_until = self.now + ms;
+                }
+            }
+            Fault::WipeDisk { node } => {
+                let id = ServerId(node);
+                self.crash(id);
+                let Some(n) = self.nodes.get_mut(&id) else { return };
+                n.disk = Disk::default();
+                self.restart(id);
+            }
+            Fault::CorruptDisk { node } => {
+                let id = ServerId(node);
+                self.crash(id);
+                let Some(n) = self.nodes.get_mut(&id) else { return };
+                let disk = &mut n.disk;
+                // Flip the data of the newest logged create or setData: the recovered tree then differs from every other replica at the same zxid.
+                if let Some(t) = disk.log.iter_mut().rev().find(|t| matches!(t.op, ensemble::TxnOp::Create { .. } | ensemble::TxnOp::SetData { .. })) {
+                    match &mut t.op {
+                        ensemble::TxnOp::Create { data, .. } | ensemble::TxnOp::SetData { data, .. } => *data = b"corrupted by the simulator".to_vec().into(),
+                        _ => {}
+                    }
+                }
+                self.restart(id);
+            }
+        }
+    }
+}
+
+/// A message's kind, for the trace.
+fn msg_kind(msg: &PeerMessage) -> &'static str {
+    match msg {
+        PeerMessage::Election(_) => "VOTE",
+        PeerMessage::Zab(q) => q.kind(),
+    }
+}
+
+/// Draws a swarm run: fault probabilities and a fault timeline from the seed's fault stream.
+pub fn swarm_config(seed: u64) -> WorldConfig {
+    swarm_config_for(seed, None)
+}
+
+/// A swarm run with the number of voters fixed (for benchmarks); the other draws stay as the seed makes them.
+pub fn swarm_config_for(seed: u64, voters: Option<u64>) -> WorldConfig {
+    let mut rng = stream(seed, FAULT_STREAM);
+    let drawn = if rng.gen_bool(0.7) { 3 } else { 5 };
+    let voters = voters.unwrap_or(drawn);
+    let observers = if rng.gen_bool(0.3) { 1 } else { 0 };
+    let total = voters + observers;
+    let network = NetworkConfig {
+        latency_min_ms: rng.gen_range(0..=2),
+        latency_max_ms: rng.gen_range(2..=20),
+        drop: if rng.gen_bool(0.3) { rng.gen_range(0.0..0.05) } else { 0.0 },
+        silent_drop: false,
+        duplicate: 0.0,
+        fifo: true,
+        fsync_max_ms: rng.gen_range(0..=10),
+    };
+    let crash_p = rng.gen_range(0.0..0.5);
+    let partition_p = rng.gen_range(0.0..0.5);
+    let pause_p = rng.gen_range(0.0..0.3);
+    let mut faults = Vec::new();
+    let mut t = 1_000;
+    let horizon = 15_000;
+    while t < horizon {
+        t += rng.gen_range(300..2_500);
+        let node = rng.gen_range(1..=total);
+        let x: f64 = rng.gen();
+        let fault = if x < crash_p * 0.5 {
+            if rng.gen_bool(0.5) { Fault::CrashLeader } else { Fault::Crash { node } }
+        } else if x < crash_p {
+            Fault::Restart { node }
+        } else if x < crash_p + partition_p * 0.6 {
+            match rng.gen_range(0..3) {
+                0 => Fault::IsolateLeader,
+                1 => Fault::OneWay { from: node, to: rng.gen_range(1..=total) },
+                _ => Fault::Partition { groups: vec![(1..=total).filter(|_| rng.gen_bool(0.5)).collect()] },
+            }
+        } else if x < crash_p + partition_p {
+            Fault::Heal
+        } else if x < crash_p + partition_p + pause_p {
+            Fault::Pause { node, ms: rng.gen_range(100..3_000) }
+        } else {
+            continue;
+        };
+        faults.push(TimedFault { at_ms: t, fault });
+    }
+    let clients = rng.gen_range(1..=4);
+    WorldConfig { seed, voters, observers, clients, ops_per_client: 20, network, faults, liveness_bound_ms: 60_000 }
+}

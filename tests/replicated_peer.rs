@@ -229,23 +229,7 @@ impl Cluster {
 
     /// Makes every pending write of `id` durable and reports it.
     fn flush(&mut self, id: ServerId) {
-        let node = self.nodes.get_mut(&id).unwrap();
-        let writes = std::mem::take(&mut node.pending);
-        let mut last_txn = None;
-        let mut last_write = None;
-        for w in &writes {
-            node.disk.execute(w);
-            match w {
-                Write::Txn(t) => last_txn = Some(t.zxid),
-                Write::Zab(write, _) => last_write = Some(*write),
-            }
-        }
-        if let Some(zxid) = last_txn {
-            self.feed(id, Input::Durable { zxid });
-        }
-        if let Some(write) = last_write {
-            self.feed(id, Input::WriteDurable { write });
-        }
+        self.flush_some(id, usize::MAX);
     }
 
     /// Makes the first `n` pending writes of `id` durable and reports them, as a disk that synced part of its queue.

@@ -12,7 +12,7 @@ use ensemble::proto::records::ConnectRequest;
 use ensemble::proto::{ClientRequest, ReadReply, WriteReply};
 use ensemble::watch::EventType;
 use ensemble::zab::{self, QuorumMessage, WriteId};
-use ensemble::{ConnId, CreateMode, DataTree, Epoch, OpResult, ReadOp, ServerId, SessionId, Txn, WriteOp, Zxid};
+use ensemble::{ConnId, CreateMode, DataTree, Epoch, OpResult, ReadOp, ServerId, SessionId, Txn, TxnOp, WriteOp, Zxid};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::{BTreeMap, BTreeSet};
@@ -539,6 +539,52 @@ fn minority_acked_txn_may_vanish_but_replicas_agree() {
         c.converge();
         assert!(c.peer(leader).tree().node("/ghost").is_none(), "seed {seed}: the uncommitted txn survived on the old leader only");
         assert!(c.peer(leader).tree().node("/after").is_some());
+    }
+}
+
+// An observer synchronized by a leader whose epoch never got a quorum applies
+// that leader's uncommitted txn; once that leader is gone, the next leader
+// TRUNCs the txn away, and the observer ends equal to the voters (it neither
+// keeps the txn nor refuses every later sync). Found by the simulator's swarm.
+#[test]
+fn observer_synced_by_unestablished_leader_is_truncated() {
+    for seed in 1..=3 {
+        let mut c = Cluster::new(seed, 3, 1);
+        c.run_until("a leader", 30_000, Cluster::settled);
+        let x = c.leader();
+        let observer = ServerId(4);
+        let voters: BTreeSet<ServerId> = (1..=3).map(ServerId).filter(|id| *id != x).collect();
+        let conn = ConnId(1);
+        c.connect(x, conn);
+        c.create(x, conn, 1, "/before");
+        c.converge();
+        // x logs /ghost, and no one else hears of it.
+        c.filter = Some(Box::new(move |m: &Message| !(m.from == x && (is_kind(m, "PROPOSAL") || is_kind(m, "COMMIT") || is_kind(m, "INFORM")))));
+        c.send_create(x, conn, 3, "/ghost");
+        c.run_until("x logged /ghost", 20_000, |c| c.nodes[&x].disk.log.iter().any(|t| matches!(&t.op, TxnOp::Create { path, .. } if path == "/ghost")));
+        // x restarts with another voter down, so the one voter left must
+        // follow it; that voter gets its LEADERINFO but none of its
+        // synchronization, so the epoch never gets a quorum, while the
+        // observer is synced with /ghost.
+        let y = *voters.iter().next().unwrap();
+        c.crash(x);
+        c.crash(y);
+        c.restart(x);
+        let cut = voters.clone();
+        c.filter = Some(Box::new(move |m: &Message| {
+            !(m.from == x && cut.contains(&m.to) && ["DIFF", "TRUNC", "SNAP", "PROPOSAL", "COMMIT", "NEWLEADER", "UPTODATE"].iter().any(|k| is_kind(m, k)))
+        }));
+        c.run_until("the observer applied /ghost", 60_000, |c| c.peer(observer).tree().node("/ghost").is_some());
+        assert!(voters.iter().filter(|v| **v != y).all(|v| c.peer(*v).tree().node("/ghost").is_none()), "seed {seed}: a voter got /ghost");
+        c.crash(x);
+        c.restart(y);
+        c.filter = None;
+        c.run_until("a leader among the rest", 60_000, Cluster::settled);
+        c.converge();
+        assert!(c.peer(observer).tree().node("/ghost").is_none(), "seed {seed}: the observer kept a txn no quorum ever held");
+        assert!(c.peer(observer).tree().node("/before").is_some());
+        c.restart(x);
+        c.converge();
     }
 }
 

@@ -903,7 +903,11 @@ fn named_corner_cases_sync() {
             Shape { junk: vec![Junk::SameEpoch, Junk::SameEpoch], ..base.clone() },
             SyncPlan::Trunc { zxid: z(3, 2), send_from: 5 },
         ),
-        ("ahead in a later epoch", Shape { junk: vec![Junk::LaterEpoch(1)], ..base.clone() }, SyncPlan::Trunc { zxid: z(3, 2), send_from: 5 }),
+        (
+            "ahead in a later epoch",
+            Shape { junk: vec![Junk::LaterEpoch(1)], ..base.clone() },
+            SyncPlan::Snap { reason: SnapReason::Diverged { learner_last_zxid: z(4, 1), shared: z(3, 2) } },
+        ),
         (
             "uncommitted tail of an old epoch",
             Shape { learner_prefix: 600, junk: vec![Junk::SameEpoch], ..base.clone() },
@@ -912,12 +916,12 @@ fn named_corner_cases_sync() {
         (
             "an epoch the leader never saw",
             Shape { learner_prefix: 600, junk: vec![Junk::LaterEpoch(1)], ..base.clone() },
-            SyncPlan::Trunc { zxid: z(1, 3), send_from: 3 },
+            SyncPlan::Snap { reason: SnapReason::Diverged { learner_last_zxid: z(2, 1), shared: z(1, 3) } },
         ),
         (
             "old tail, then an unseen epoch",
             Shape { learner_prefix: 600, junk: vec![Junk::SameEpoch, Junk::LaterEpoch(1), Junk::SameEpoch], ..base.clone() },
-            SyncPlan::Trunc { zxid: z(1, 3), send_from: 3 },
+            SyncPlan::Snap { reason: SnapReason::Diverged { learner_last_zxid: z(2, 2), shared: z(1, 3) } },
         ),
         ("at the retained history's base", Shape { learner_prefix: 600, leader_base: 600, ..base.clone() }, SyncPlan::Diff { send_from: 0 }),
         (
@@ -955,7 +959,7 @@ fn named_corner_cases_sync() {
     }
 }
 
-// The generator is not vacuous: 512 draws reach every kind of plan, cross-epoch TRUNCs, observers,
+// The generator is not vacuous: 512 draws reach every kind of plan, SNAPs for diverged learners, observers,
 // learner snapshots and proposals in flight.
 #[test]
 fn generator_reaches_every_plan() {
@@ -969,7 +973,8 @@ fn generator_reaches_every_plan() {
         let kind = match plan {
             SyncPlan::Diff { send_from } if send_from == scenario.leader_history().txns().len() => "empty DIFF",
             SyncPlan::Diff { .. } => "DIFF",
-            SyncPlan::Trunc { zxid, .. } if zxid.epoch != last.epoch => "TRUNC across epochs",
+            SyncPlan::Trunc { zxid, .. } if zxid.epoch != last.epoch => "TRUNC to nothing",
+            SyncPlan::Snap { reason: SnapReason::Diverged { .. } } => "SNAP, diverged",
             SyncPlan::Trunc { send_from, .. } if send_from < scenario.leader_history().txns().len() => "TRUNC+DIFF",
             SyncPlan::Trunc { .. } => "TRUNC",
             SyncPlan::Snap { reason: SnapReason::NoHistory } => "SNAP, no history",
@@ -994,7 +999,7 @@ fn generator_reaches_every_plan() {
         "DIFF",
         "TRUNC",
         "TRUNC+DIFF",
-        "TRUNC across epochs",
+        "SNAP, diverged",
         "SNAP, no history",
         "SNAP, before history",
         "SNAP, too far behind",

@@ -254,6 +254,8 @@ pub struct World {
     link_last: BTreeMap<(u64, u64), u64>,
     /// Per directed link, how many times it broke: messages sent before a break are lost.
     link_generation: BTreeMap<(ServerId, ServerId), u64>,
+    /// Per directed link, when it last carried a message and whether that burst was lost.
+    last_send: BTreeMap<(ServerId, ServerId), (u64, bool)>,
     /// The clients.
     pub clients: Vec<Client>,
     /// Which client holds which connection on which server.
@@ -298,6 +300,7 @@ impl World {
             blocked: BTreeSet::new(),
             link_last: BTreeMap::new(),
             link_generation: BTreeMap::new(),
+            last_send: BTreeMap::new(),
             clients,
             conns: BTreeMap::new(),
             next_conn: 1,
@@ -529,8 +532,17 @@ impl World {
         if self.blocked.contains(&(from, to)) || !self.nodes.contains_key(&to) {
             return;
         }
-        if self.config.network.drop > 0.0 && self.net.gen_bool(self.config.network.drop) {
-            if !self.config.network.silent_drop {
+        // A burst of messages written to one link at one instant is one socket
+        // write: it breaks, or gets through, as a whole. (Drawing per message
+        // would make a long DIFF impossible to deliver over a lossy link, a
+        // livelock TCP does not have.)
+        let (dropped, first) = match self.last_send.get(&(from, to)) {
+            Some(&(at, dropped)) if at == self.now => (dropped, false),
+            _ => (self.config.network.drop > 0.0 && self.net.gen_bool(self.config.network.drop), true),
+        };
+        self.last_send.insert((from, to), (self.now, dropped));
+        if dropped {
+            if first && !self.config.network.silent_drop {
                 self.break_link(from, to);
             }
             return;

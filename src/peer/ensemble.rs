@@ -396,12 +396,28 @@ impl Peer {
     pub(super) fn record_committed(&mut self, txn: &Txn) {
         self.history.push_back(txn.clone());
         self.trim_history();
-        self.disk_base = self.tree.clone();
-        while self.disk_tail.front().is_some_and(|t| t.zxid <= txn.zxid) {
-            self.disk_tail.pop_front();
+        // A learner still synchronizing applies the new leader's initial history
+        // before that leader is established: should the epoch never get a quorum,
+        // a later leader may TRUNC those txns away, so they stay in the log tail
+        // until UPTODATE says a quorum holds them.
+        let settled = match &self.role {
+            RoleState::Learning(l) => l.sync.is_up_to_date(),
+            _ => true,
+        };
+        if settled {
+            self.settle_disk_base();
         }
         if !matches!(self.role, RoleState::Leading(_)) {
             self.proposed_tree = self.tree.clone();
+        }
+    }
+
+    /// The committed tree becomes the disk model's base: nothing at or below it can be truncated any more.
+    fn settle_disk_base(&mut self) {
+        let zxid = self.tree.last_zxid();
+        self.disk_base = self.tree.clone();
+        while self.disk_tail.front().is_some_and(|t| t.zxid <= zxid) {
+            self.disk_tail.pop_front();
         }
     }
 
@@ -839,6 +855,8 @@ impl Peer {
                     }
                 }
                 LearnerOutput::UpToDate => {
+                    // The leader is established: the history synced so far is committed for good.
+                    self.settle_disk_base();
                     let zxid = self.disk_last_zxid();
                     let RoleState::Learning(l) = &mut self.role else { return };
                     let state = if l.observer { ServerState::Observing } else { ServerState::Following };

@@ -115,6 +115,13 @@ pub enum SnapReason {
         /// Where the retained history starts.
         base_zxid: Zxid,
     },
+    /// The learner holds txns of an epoch after our last zxid below them: no cut is known to be safe.
+    Diverged {
+        /// The learner's last zxid.
+        learner_last_zxid: Zxid,
+        /// Our last zxid below it, of an earlier epoch.
+        shared: Zxid,
+    },
     /// A diff would be longer than the configured bound.
     TooFarBehind {
         /// Transactions the diff would carry.
@@ -136,32 +143,32 @@ impl SyncPlan {
 
 /// The leader's choice for a learner whose durable log ends at `learner_last_zxid`
 /// (what its ACKEPOCH reported); diffs longer than `max_diff_txns` become snapshots.
+///
+/// A learner whose last zxid the leader does not hold carries a tail that was
+/// never committed. Cutting it back is safe only to a zxid the learner
+/// certainly holds: one of the same epoch as its last zxid (both logs hold a
+/// prefix of that epoch's one leader's proposals), or the empty start. Anything else, for example
+/// a learner that went through an epoch this leader never saw, could hold a
+/// different history below the cut, so it gets a SNAP, as in ZooKeeper.
 pub fn choose_sync(history: &LeaderHistory<'_>, learner_last_zxid: Zxid, max_diff_txns: usize) -> SyncPlan {
-    let last = history.last_zxid();
     let len = history.txns.len();
-    if learner_last_zxid == last {
-        return SyncPlan::Diff { send_from: len };
-    }
-    if learner_last_zxid > last {
-        // Ahead: whatever it holds past our last zxid was never committed.
-        return SyncPlan::Trunc { zxid: last, send_from: len };
-    }
     if learner_last_zxid < history.base_zxid {
         let reason = if len == 0 { SnapReason::NoHistory } else { SnapReason::BeforeHistory { base_zxid: history.base_zxid } };
         return SyncPlan::Snap { reason };
     }
-    // base_zxid <= learner < last: send everything after the learner's zxid.
+    // Everything after the learner's zxid is sent; `shared` is our last zxid at or below it.
     let send_from = history.txns.partition_point(|t| t.zxid <= learner_last_zxid);
+    let shared = if send_from == 0 { history.base_zxid } else { history.txns[send_from - 1].zxid };
     let to_send = len - send_from;
     if to_send > max_diff_txns {
         return SyncPlan::Snap { reason: SnapReason::TooFarBehind { txns: to_send, limit: max_diff_txns } };
     }
-    let shared = if send_from == 0 { history.base_zxid } else { history.txns[send_from - 1].zxid };
     if shared == learner_last_zxid {
         SyncPlan::Diff { send_from }
-    } else {
-        // The learner's last zxid is not ours: its tail since `shared` was never committed.
+    } else if shared.epoch == learner_last_zxid.epoch || shared == Zxid::ZERO {
         SyncPlan::Trunc { zxid: shared, send_from }
+    } else {
+        SyncPlan::Snap { reason: SnapReason::Diverged { learner_last_zxid, shared } }
     }
 }
 
@@ -948,7 +955,11 @@ mod tests {
         assert_eq!(plan(Zxid::new(1, 2)), SyncPlan::Diff { send_from: 2 }, "on the history: DIFF of the rest");
         assert_eq!(plan(Zxid::ZERO), SyncPlan::Diff { send_from: 0 }, "empty learner, history from the start");
         assert_eq!(plan(Zxid::new(3, 4)), SyncPlan::Trunc { zxid: Zxid::new(3, 2), send_from: 5 }, "ahead in the same epoch: TRUNC");
-        assert_eq!(plan(Zxid::new(4, 1)), SyncPlan::Trunc { zxid: Zxid::new(3, 2), send_from: 5 }, "ahead in an epoch that never got going: TRUNC");
+        assert_eq!(
+            plan(Zxid::new(4, 1)),
+            SyncPlan::Snap { reason: SnapReason::Diverged { learner_last_zxid: Zxid::new(4, 1), shared: Zxid::new(3, 2) } },
+            "ahead in an epoch that never got going: its leader may have lacked our last txns, so SNAP"
+        );
         assert_eq!(
             plan(Zxid::new(1, 5)),
             SyncPlan::Trunc { zxid: Zxid::new(1, 3), send_from: 3 },
@@ -956,8 +967,8 @@ mod tests {
         );
         assert_eq!(
             plan(Zxid::new(2, 7)),
-            SyncPlan::Trunc { zxid: Zxid::new(1, 3), send_from: 3 },
-            "an epoch the leader never saw: TRUNC to our last zxid before it"
+            SyncPlan::Snap { reason: SnapReason::Diverged { learner_last_zxid: Zxid::new(2, 7), shared: Zxid::new(1, 3) } },
+            "an epoch the leader never saw: its leader may have lacked (1,3), so SNAP"
         );
     }
 

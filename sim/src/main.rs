@@ -187,6 +187,9 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
             println!("{origin}: {} · {} messages, {} events · wrote {out}", if run.verdict.passed() { "PASS" } else { "FAIL" }, run.log.messages.len(), run.log.events.len());
+            if run.log.messages.len() > 5_000 && (from_ms, to_ms) == (0, u64::MAX) {
+                println!("  a long run: --from-ms A --to-ms B draws a window of it; the failures above say when things went wrong");
+            }
             ExitCode::SUCCESS
         }
         Command::Shrink { path, seed, voters, out } => {

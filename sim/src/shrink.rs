@@ -14,6 +14,8 @@ use crate::world::{NetworkConfig, Verdict};
 
 /// The most runs one shrink may spend.
 pub const RUNS_MAX: usize = 400;
+/// The fewest voters a shrunk run may have: the swarm's smallest ensemble.
+const VOTERS_MIN: u64 = 3;
 /// The most characters of the failure kept in the written description.
 const DESCRIPTION_FAILURE_CHARS_MAX: usize = 240;
 
@@ -172,14 +174,16 @@ impl Shrinker<'_> {
         }
     }
 
-    /// No observers, then fewer voters (odd counts, smallest first).
+    /// No observers, then fewer voters: odd counts, smallest first, but never below the swarm's smallest
+    /// ensemble, so that a shrunk run stays in the space the swarm explores (a lone voter is another world,
+    /// where a liveness failure is likely another bug).
     fn shrink_topology(&mut self) {
         if self.best.observers > 0 {
             let mut candidate = self.best.clone();
             candidate.observers = 0;
             self.attempt(candidate, "no observers");
         }
-        for voters in (1..self.best.voters).filter(|v| v % 2 == 1) {
+        for voters in (VOTERS_MIN..self.best.voters).filter(|v| v % 2 == 1) {
             let mut candidate = self.best.clone();
             candidate.voters = voters;
             if self.attempt(candidate, &format!("{voters} voters")) {

@@ -19,6 +19,8 @@ const LANE_PX: f64 = 210.0;
 const CLIENT_PX: f64 = 210.0;
 const TOP_PX: f64 = 16.0;
 const HEAD_PX: f64 = 34.0;
+/// Where along an arrow its label sits: nearer the sender, so that labels of arrows crossing a lane do not pile up on it.
+const LABEL_AT: f64 = 0.3;
 
 /// Renders the run inside the options' window as an HTML page.
 pub fn render_html(run: &TracedRun, options: &TraceOptions) -> String {
@@ -185,6 +187,10 @@ impl<'a> Page<'a> {
                     continue;
                 }
                 let (y1, y2) = (self.y(*since), if until >= self.to_ms { bottom } else { self.y(until) });
+                if *since < self.from_ms {
+                    // The role began before the window: say what it is where the window starts.
+                    let _ = writeln!(svg, r#"<text class="role-mark {class} carried" x="{:.1}" y="{:.1}">({})</text>"#, x + 7.0, y1 + 4.0, esc(title));
+                }
                 let _ = writeln!(svg, r#"<line class="role {class}" x1="{x:.1}" y1="{y1:.1}" x2="{x:.1}" y2="{y2:.1}"><title>peer {peer}: {} from {since} ms</title></line>"#, esc(title));
             }
             let _ = writeln!(svg, "</g>");
@@ -250,8 +256,8 @@ impl<'a> Page<'a> {
                 r#"<g class="{class} {group}"><title>{}, {how}&#10;{}</title><line x1="{x1:.1}" y1="{y1:.1}" x2="{x2:.1}" y2="{y2:.1}" marker-end="url(#head)"/><text x="{:.1}" y="{:.1}">{}</text></g>"#,
                 esc(&base),
                 esc(&m.detail),
-                (x1 + x2) / 2.0,
-                (y1 + y2) / 2.0 - 2.0,
+                x1 + (x2 - x1) * LABEL_AT,
+                y1 + (y2 - y1) * LABEL_AT - 2.0,
                 m.kind
             );
             if class != "msg" {
@@ -466,7 +472,7 @@ svg text { font: 11px system-ui, sans-serif; }
 .looking { stroke: #9e9e9e; fill: #757575; } .following { stroke: #3b6fd8; fill: #3b6fd8; }
 .leading { stroke: #d32f2f; fill: #d32f2f; } .observing { stroke: #2e9e5b; fill: #2e9e5b; }
 .role.leading { stroke-width: 6; } .role.syncing { stroke-dasharray: 4 3; }
-.role-mark { font-weight: bold; }
+.role-mark { font-weight: bold; } .carried { opacity: 0.6; font-weight: normal; }
 .role.down { stroke: #ddd; stroke-dasharray: 2 4; }
 .applied { fill: #2e7d32; font-size: 10px; }
 .crash { fill: #c62828; font-weight: bold; } .restart { fill: #1a7f37; font-weight: bold; }

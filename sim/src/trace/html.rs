@@ -119,24 +119,20 @@ impl<'a> Page<'a> {
     /// Pause bands on their lane, the partition bar in the gutter, and a line across the lanes at each fault.
     fn draw_faults(&self, svg: &mut String) {
         for e in &self.events {
-            match &e.kind {
-                EventKind::Fault(fault) => {
-                    let y = self.y(e.at_ms);
-                    let _ = writeln!(svg, r#"<line class="fault-line" x1="{GUTTER_PX}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}"/>"#, self.width);
-                    let Fault::Pause { node, ms } = fault else { continue };
-                    let Some(&x) = self.peers.get(node) else { continue };
-                    let y2 = self.y(e.at_ms + ms);
-                    let _ = writeln!(
-                        svg,
-                        r#"<rect class="pause" x="{:.1}" y="{y:.1}" width="{:.1}" height="{:.1}"><title>peer {node} paused for {ms} ms from {} ms</title></rect>"#,
-                        x - 12.0,
-                        LANE_PX - 30.0,
-                        (y2 - y).max(2.0),
-                        e.at_ms
-                    );
-                }
-                _ => {}
-            }
+            let EventKind::Fault(fault) = &e.kind else { continue };
+            let y = self.y(e.at_ms);
+            let _ = writeln!(svg, r#"<line class="fault-line" x1="{GUTTER_PX}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}"/>"#, self.width);
+            let Fault::Pause { node, ms } = fault else { continue };
+            let Some(&x) = self.peers.get(node) else { continue };
+            let y2 = self.y(e.at_ms + ms);
+            let _ = writeln!(
+                svg,
+                r#"<rect class="pause" x="{:.1}" y="{y:.1}" width="{:.1}" height="{:.1}"><title>peer {node} paused for {ms} ms from {} ms</title></rect>"#,
+                x - 12.0,
+                LANE_PX - 30.0,
+                (y2 - y).max(2.0),
+                e.at_ms
+            );
         }
         // The partition bar: every stretch of time with some link cut, from all events (a cut may start before the window).
         let mut cut: Option<(u64, Vec<(u64, u64)>)> = None;

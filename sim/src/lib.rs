@@ -4,12 +4,17 @@
 //! clients) through a network with latency and loss, partitions, crashes,
 //! restarts from a disk model and pauses, all decided by one seed; `check`
 //! holds the cluster-wide checkers; `scenario` loads named fault timelines.
+//! `trace_log` is the structured event log a traced run keeps, `trace` draws
+//! it as an HTML timeline, and `shrink` minimizes a failing run into a scenario.
 //! `replicas` is the older replica-determinism runner over the state machine.
 
 pub mod check;
 pub mod client;
 pub mod replicas;
 pub mod scenario;
+pub mod shrink;
+pub mod trace;
+pub mod trace_log;
 pub mod workload;
 pub mod world;
 

@@ -2,7 +2,9 @@
 
 use clap::{Parser, Subcommand};
 use ensemble_sim::scenario::{run_config, run_seed_with};
-use ensemble_sim::{run_replicas, ReplicaRunConfig, Scenario, Verdict};
+use ensemble_sim::shrink::{failure_kind, shrink};
+use ensemble_sim::trace::{render_html, render_text, run_traced, TraceOptions};
+use ensemble_sim::{run_replicas, swarm_config_for, ReplicaRunConfig, Scenario, Verdict};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -57,6 +59,46 @@ enum Command {
     Run {
         /// Path to a scenario TOML file.
         path: String,
+    },
+    /// Draw a run (a swarm seed or a scenario file) as an HTML timeline, or print its whole text trace.
+    Trace {
+        /// A scenario TOML file (instead of --seed).
+        path: Option<String>,
+        /// A swarm seed.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// The fixed number of voters, if the swarm run used one.
+        #[arg(long)]
+        voters: Option<u64>,
+        /// Where to write the HTML page.
+        #[arg(long, default_value = "trace.html")]
+        out: String,
+        /// First virtual ms to draw.
+        #[arg(long, default_value_t = 0)]
+        from_ms: u64,
+        /// Last virtual ms to draw.
+        #[arg(long, default_value_t = u64::MAX)]
+        to_ms: u64,
+        /// Draw PING and PINGREPLY too.
+        #[arg(long)]
+        pings: bool,
+        /// Print every line of the text trace to stdout instead of writing HTML.
+        #[arg(long)]
+        text: bool,
+    },
+    /// Shrink a failing swarm seed or scenario to the fewest faults, clients and nodes that still fail the same way, and write it as a scenario.
+    Shrink {
+        /// A failing scenario TOML file (instead of --seed).
+        path: Option<String>,
+        /// A failing swarm seed.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// The fixed number of voters, if the swarm run used one.
+        #[arg(long)]
+        voters: Option<u64>,
+        /// Where to write the scenario (default scenarios/shrunk_SEED.toml, or NAME_shrunk.toml beside the file).
+        #[arg(long)]
+        out: Option<String>,
     },
 }
 
@@ -125,6 +167,82 @@ fn main() -> ExitCode {
             println!("expected: {}", scenario.expect);
             exit(scenario.matches(&v))
         }
+        Command::Trace { path, seed, voters, out, from_ms, to_ms, pings, text } => {
+            let (scenario, origin) = match load_run(path, seed, voters) {
+                Ok(x) => x,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let options = TraceOptions { from_ms, to_ms, pings, title: format!("ensemble-sim trace: {origin}") };
+            let run = run_traced(scenario.config());
+            if text {
+                // A closed pipe (`| head`) just ends the listing.
+                let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), render_text(&run, &options).as_bytes());
+                return exit(run.verdict.passed());
+            }
+            if let Err(e) = std::fs::write(&out, render_html(&run, &options)) {
+                eprintln!("{out}: {e}");
+                return ExitCode::FAILURE;
+            }
+            println!("{origin}: {} · {} messages, {} events · wrote {out}", if run.verdict.passed() { "PASS" } else { "FAIL" }, run.log.messages.len(), run.log.events.len());
+            if run.log.messages.len() > 5_000 && (from_ms, to_ms) == (0, u64::MAX) {
+                println!("  a long run: --from-ms A --to-ms B draws a window of it; the failures above say when things went wrong");
+            }
+            ExitCode::SUCCESS
+        }
+        Command::Shrink { path, seed, voters, out } => {
+            let out = out.unwrap_or_else(|| match (&path, seed) {
+                (Some(p), _) => format!("{}_shrunk.toml", p.trim_end_matches(".toml")),
+                (None, s) => format!("scenarios/shrunk_{}.toml", s.unwrap_or(0)),
+            });
+            let (scenario, origin) = match load_run(path, seed, voters) {
+                Ok(x) => x,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let shrunk = match shrink(&scenario, &origin, &mut |line| println!("{line}")) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            if let Err(e) = std::fs::write(&out, shrunk.scenario.to_toml()) {
+                eprintln!("{out}: {e}");
+                return ExitCode::FAILURE;
+            }
+            // The file must replay to the same kind of failure, read back as `run` reads it.
+            let again = Scenario::load(&out).map(|s| run_config(s.config()));
+            let replays = again.as_ref().is_ok_and(|v| v.failures.iter().any(|f| failure_kind(f) == shrunk.kind));
+            println!(
+                "{} faults -> {}, {} clients x {} ops, {} voters, {} observers after {} runs; wrote {out}{}\n  replay: ensemble-sim run {out}",
+                shrunk.faults_before,
+                shrunk.scenario.faults.len(),
+                shrunk.scenario.clients,
+                shrunk.scenario.ops_per_client,
+                shrunk.scenario.voters,
+                shrunk.scenario.observers,
+                shrunk.runs,
+                if replays { "" } else { " (WARNING: the written file does not replay the failure)" }
+            );
+            exit(replays)
+        }
+    }
+}
+
+/// The run a `trace` or `shrink` command names: a scenario file, or a swarm seed as a scenario.
+fn load_run(path: Option<String>, seed: Option<u64>, voters: Option<u64>) -> Result<(Scenario, String), String> {
+    match (path, seed) {
+        (Some(path), None) => Ok((Scenario::load(&path)?, path)),
+        (None, Some(seed)) => {
+            let origin = format!("swarm seed {seed}{}", voters.map_or(String::new(), |v| format!(" with {v} voters")));
+            Ok((Scenario::from_config(&swarm_config_for(seed, voters), origin.clone(), "fail"), origin))
+        }
+        _ => Err("name a scenario file or --seed, not both".to_string()),
     }
 }
 

@@ -51,6 +51,32 @@ impl Scenario {
         Ok(s)
     }
 
+    /// A scenario for a world, e.g. a swarm seed's, so that it can be edited, shrunk and saved.
+    pub fn from_config(config: &WorldConfig, description: String, expect: &str) -> Scenario {
+        Scenario {
+            description,
+            seed: config.seed,
+            voters: config.voters,
+            observers: config.observers,
+            clients: config.clients,
+            ops_per_client: config.ops_per_client,
+            network: config.network.clone(),
+            liveness_bound_ms: config.liveness_bound_ms,
+            expect: expect.to_string(),
+            faults: config.faults.clone(),
+        }
+    }
+
+    /// Reads and parses a scenario file; the error names the file.
+    pub fn load(path: &str) -> Result<Scenario, String> {
+        std::fs::read_to_string(path).map_err(|e| e.to_string()).and_then(|t| Scenario::parse(&t)).map_err(|e| format!("{path}: {e}"))
+    }
+
+    /// The scenario as TOML text that `parse` reads back to the same scenario.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("a scenario is plain data")
+    }
+
     /// The world this scenario describes.
     pub fn config(&self) -> WorldConfig {
         WorldConfig {
@@ -73,7 +99,12 @@ impl Scenario {
 
 /// Runs a world; a panic inside the engine (a broken invariant) becomes a failure, not an abort.
 pub fn run_config(config: WorldConfig) -> Verdict {
-    match catch_unwind(AssertUnwindSafe(|| World::new(config).run())) {
+    run_catching(|| World::new(config).run())
+}
+
+/// Runs `run`, turning a panic into a failed verdict whose failure starts with "panic:".
+pub fn run_catching(run: impl FnOnce() -> Verdict) -> Verdict {
+    match catch_unwind(AssertUnwindSafe(run)) {
         Ok(v) => v,
         Err(panic) => {
             let msg = panic.downcast_ref::<String>().cloned().or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();

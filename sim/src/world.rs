@@ -5,6 +5,7 @@
 
 use crate::check::{self, Checks};
 use crate::client::{Client, History, Outcome};
+use crate::trace_log::{Sent, TraceHandle};
 use ensemble::peer::{Input, Output, Peer, PeerConfig, PeerMessage, Persist, RecoveredState, Role};
 use ensemble::zab::{self, WriteId};
 use ensemble::{ConnId, DataTree, Epoch, ServerId, Txn};
@@ -269,11 +270,24 @@ pub struct World {
     trace_tail: Vec<String>,
     steps: u64,
     start: u64,
+    /// The structured event log, kept only for traced runs.
+    log: Option<TraceHandle>,
 }
 
 impl World {
     /// A world with every node started from an empty disk.
     pub fn new(config: WorldConfig) -> World {
+        World::build(config, false)
+    }
+
+    /// A world that also keeps a structured event log (`trace_log`); the run and its trace hash are the same.
+    pub fn new_traced(config: WorldConfig) -> (World, TraceHandle) {
+        let w = World::build(config, true);
+        let handle = w.log.clone().expect("traced");
+        (w, handle)
+    }
+
+    fn build(config: WorldConfig, traced: bool) -> World {
         let voters: BTreeSet<ServerId> = (1..=config.voters).map(ServerId).collect();
         let observers: BTreeSet<ServerId> = (config.voters + 1..=config.voters + config.observers).map(ServerId).collect();
         let start = 1_000_000;
@@ -310,6 +324,7 @@ impl World {
             trace_tail: Vec::new(),
             steps: 0,
             start,
+            log: traced.then(|| TraceHandle::new(start)),
         };
         let ids: Vec<ServerId> = w.nodes.keys().copied().collect();
         for id in ids {
@@ -320,6 +335,9 @@ impl World {
         }
         for c in 0..w.clients.len() {
             w.schedule_at(start + 500, Event::ClientWake { client: c });
+        }
+        if let Some(log) = &w.log {
+            log.lock().after_step(&w);
         }
         w
     }
@@ -393,9 +411,15 @@ impl World {
                 let Reverse((t, _, idx)) = self.queue.pop().expect("peeked");
                 self.now = self.now.max(t);
                 let event = self.events[idx].take().expect("event taken once");
+                if let Some(log) = &self.log {
+                    log.lock().popped(self.now, idx);
+                }
                 self.handle_event(event);
             }
             _ => return false,
+        }
+        if let Some(log) = &self.log {
+            log.lock().after_step(self);
         }
         self.steps += 1;
         true
@@ -431,6 +455,9 @@ impl World {
             self.trace_tail.remove(0);
         }
         self.trace_tail.push(format!("{} {line}", self.now - self.start));
+        if let Some(log) = &self.log {
+            log.lock().line(self.now, &line);
+        }
     }
 
     fn handle_event(&mut self, event: Event) {
@@ -439,11 +466,17 @@ impl World {
                 if self.paused(to) {
                     let until = self.nodes[&to].paused_until;
                     self.schedule_at(until, Event::Deliver { from, to, incarnation, link, msg });
+                    if let Some(log) = &self.log {
+                        log.lock().requeued(self.events.len() - 1);
+                    }
                 } else if self.nodes[&to].incarnation == incarnation
                     && !self.blocked.contains(&(from, to))
                     && self.link_generation.get(&(from, to)).copied().unwrap_or(0) == link
                 {
                     self.record(format!("deliver {}->{} {}", from.0, to.0, msg_kind(&msg)));
+                    if let Some(log) = &self.log {
+                        log.lock().delivered(self.now);
+                    }
                     self.feed(to, Input::Message { from, msg });
                 }
             }
@@ -480,6 +513,9 @@ impl World {
             Event::ClientWake { client } => crate::client::on_wake(self, client),
             Event::Fault(f) => {
                 self.record(format!("fault {f:?}"));
+                if let Some(log) = &self.log {
+                    log.lock().fault(self.now, &f);
+                }
                 self.apply_fault(f);
             }
         }
@@ -530,6 +566,7 @@ impl World {
 
     fn send(&mut self, from: ServerId, to: ServerId, msg: PeerMessage) {
         if self.blocked.contains(&(from, to)) || !self.nodes.contains_key(&to) {
+            self.log_send(from, to, &msg, Sent::Blocked);
             return;
         }
         // A burst of messages written to one link at one instant is one socket
@@ -542,6 +579,7 @@ impl World {
         };
         self.last_send.insert((from, to), (self.now, dropped));
         if dropped {
+            self.log_send(from, to, &msg, Sent::Dropped);
             if first && !self.config.network.silent_drop {
                 self.break_link(from, to);
             }
@@ -553,9 +591,19 @@ impl World {
         if self.config.network.duplicate > 0.0 && self.net.gen_bool(self.config.network.duplicate) {
             let d = self.link_delay((from.0, to.0), fifo);
             self.schedule(d, Event::Deliver { from, to, incarnation, link, msg: msg.clone() });
+            self.log_send(from, to, &msg, Sent::Scheduled(self.events.len() - 1));
         }
         let d = self.link_delay((from.0, to.0), fifo);
+        // `schedule` is about to use the next event index; logging first spares a clone.
+        self.log_send(from, to, &msg, Sent::Scheduled(self.events.len()));
         self.schedule(d, Event::Deliver { from, to, incarnation, link, msg });
+    }
+
+    /// Tells a traced run's log what became of a message.
+    fn log_send(&self, from: ServerId, to: ServerId, msg: &PeerMessage, sent: Sent) {
+        if let Some(log) = &self.log {
+            log.lock().send(self.now, from, to, msg, sent);
+        }
     }
 
     /// Breaks the connection between two nodes: in-flight messages both ways are lost and both ends are told.

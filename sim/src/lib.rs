@@ -8,6 +8,8 @@
 
 pub mod check;
 pub mod client;
+pub mod disk;
+pub mod fault;
 pub mod replicas;
 pub mod scenario;
 pub mod workload;

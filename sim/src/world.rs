@@ -5,9 +5,11 @@
 
 use crate::check::{self, Checks};
 use crate::client::{Client, History, Outcome};
+pub use crate::disk::Disk;
+use crate::disk::Write;
+pub use crate::fault::{Fault, TimedFault};
 use ensemble::peer::{Input, Output, Peer, PeerConfig, PeerMessage, Persist, RecoveredState, Role};
-use ensemble::zab::{self, WriteId};
-use ensemble::{ConnId, DataTree, Epoch, ServerId, Txn};
+use ensemble::{ConnId, ServerId};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -59,69 +61,6 @@ impl Default for NetworkConfig {
     }
 }
 
-/// A fault at a virtual time (ms since the run began).
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct TimedFault {
-    /// When it fires.
-    pub at_ms: u64,
-    /// What happens.
-    #[serde(flatten)]
-    pub fault: Fault,
-}
-
-/// A fault the world can inject.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Fault {
-    /// Crash a node: everything not yet reported durable is lost.
-    Crash {
-        /// Which node.
-        node: u64,
-    },
-    /// Crash whoever leads now.
-    CrashLeader,
-    /// Restart a crashed node from its disk.
-    Restart {
-        /// Which node.
-        node: u64,
-    },
-    /// Restart every crashed node.
-    RestartAll,
-    /// Split the nodes into groups that cannot talk across.
-    Partition {
-        /// The groups; nodes not named form one more group.
-        groups: Vec<Vec<u64>>,
-    },
-    /// `from` can no longer reach `to`; the reverse still works.
-    OneWay {
-        /// The sender that is cut.
-        from: u64,
-        /// The receiver it cannot reach.
-        to: u64,
-    },
-    /// Cut the current leader off from everyone.
-    IsolateLeader,
-    /// Remove every partition.
-    Heal,
-    /// Stop a node (no ticks, no deliveries) for a while; its messages queue.
-    Pause {
-        /// Which node.
-        node: u64,
-        /// For how long.
-        ms: u64,
-    },
-    /// Test-only: crash the node and erase its whole disk, then restart it empty (a lost acknowledged write must be caught).
-    WipeDisk {
-        /// Which node.
-        node: u64,
-    },
-    /// Test-only: corrupt the last logged txn on the node's disk, then crash and restart it, so that checkers must fire.
-    CorruptDisk {
-        /// Which node.
-        node: u64,
-    },
-}
-
 /// What to run.
 #[derive(Clone, Debug)]
 pub struct WorldConfig {
@@ -168,44 +107,6 @@ impl Verdict {
     /// Whether every checker passed.
     pub fn passed(&self) -> bool {
         self.failures.is_empty()
-    }
-}
-
-/// A write the disk model was asked for.
-#[derive(Clone, Debug)]
-enum Write {
-    Txn(Txn),
-    Zab(WriteId, zab::Persist),
-}
-
-/// What a node's disk holds.
-#[derive(Clone, Debug, Default)]
-pub struct Disk {
-    /// The newest snapshot.
-    pub snapshot: DataTree,
-    /// Txns after it.
-    pub log: Vec<Txn>,
-    /// acceptedEpoch.
-    pub accepted_epoch: Epoch,
-    /// currentEpoch.
-    pub current_epoch: Epoch,
-}
-
-impl Disk {
-    fn execute(&mut self, write: &Write) {
-        match write {
-            Write::Txn(t) => self.log.push(t.clone()),
-            Write::Zab(_, p) => match p {
-                zab::Persist::AcceptedEpoch(e) => self.accepted_epoch = *e,
-                zab::Persist::CurrentEpoch(e) => self.current_epoch = *e,
-                zab::Persist::Truncate { zxid } => self.log.retain(|t| t.zxid <= *zxid),
-                zab::Persist::Snapshot(tree) => {
-                    self.snapshot = tree.clone();
-                    self.log.clear();
-                }
-                zab::Persist::Txns(txns) => self.log.extend(txns.iter().cloned()),
-            },
-        }
     }
 }
 

@@ -1,6 +1,9 @@
-//! The faults a run's timeline can hold: crashes, restarts, partitions, pauses
-//! and the test-only disk damage, each at a virtual time.
+//! The faults a run's timeline can hold: crashes (clean or tearing the log
+//! tail), restarts, partitions (symmetric, one-way, bridge), pauses, slow
+//! disks, a record damaged on disk, targeted faults armed to fire on a
+//! condition, and the test-only undetected disk damage, each at a virtual time.
 
+use crate::trigger::Trigger;
 use serde::{Deserialize, Serialize};
 
 /// A fault at a virtual time (ms since the run began).
@@ -64,5 +67,37 @@ pub enum Fault {
         /// Which node.
         node: u64,
     },
+    /// Split the other nodes into two halves that cannot talk to each other, while `node` talks to both.
+    Bridge {
+        /// The bridge.
+        node: u64,
+    },
+    /// Crash a node in the middle of writing its pending writes: a prefix of
+    /// them lands (never reported durable, which is legal), and the newest log
+    /// record landed is torn; recovery must cut it.
+    CrashTorn {
+        /// Which node.
+        node: u64,
+    },
+    /// Crash a node, flip bytes of one logged record that is not the newest,
+    /// and restart it: recovery detects the checksum mismatch, keeps only the
+    /// valid prefix, and the node must get the rest from the leader.
+    CorruptRecord {
+        /// Which node.
+        node: u64,
+    },
+    /// Every fsync of a node takes `ms` longer, for `for_ms`.
+    SlowDisk {
+        /// Which node.
+        node: u64,
+        /// The extra fsync latency.
+        ms: u64,
+        /// How long the disk stays slow.
+        for_ms: u64,
+    },
+    /// Arm a targeted fault: it fires once, when its condition is first seen.
+    Arm {
+        /// The condition and what it does.
+        trigger: Trigger,
+    },
 }
-

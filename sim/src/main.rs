@@ -139,6 +139,9 @@ fn report(v: &Verdict, command: &str) {
         v.error_ops,
         v.unknown_ops
     );
+    for f in &v.fired {
+        println!("  fired: {f}");
+    }
     for f in &v.failures {
         println!("  {f}");
     }

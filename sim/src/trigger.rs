@@ -111,19 +111,25 @@ impl Triggers {
         None
     }
 
+    /// A message is about to be handed to its receiver, whose role is `role`
+    /// (so that a COMMIT it sends while handling the message is judged with it counted).
+    pub fn before_deliver(&mut self, from: ServerId, to: ServerId, msg: &PeerMessage, role: Option<Role>) {
+        if let PeerMessage::Zab(QuorumMessage::Ack { zxid }) = msg {
+            if zxid.counter != 0 && role == Some(Role::Leading) && self.armed.iter().any(|t| matches!(t, Trigger::LeaderAcked { .. })) {
+                self.acks.entry((to, *zxid)).or_default().insert(from);
+            }
+        }
+    }
+
     /// A message was delivered and handled; `role` is the receiver's role now.
     pub fn on_deliver(&mut self, from: ServerId, to: ServerId, msg: &PeerMessage, role: Option<Role>) -> Option<Action> {
         let PeerMessage::Zab(q) = msg else { return None };
         match q {
             QuorumMessage::Ack { zxid } if zxid.counter != 0 && self.armed.iter().any(|t| matches!(t, Trigger::LeaderAcked { .. })) => {
-                if self.committed.contains(&(to, *zxid)) || role != Some(Role::Leading) {
+                let acked = self.acks.get(&(to, *zxid)).map_or(0, |s| s.len());
+                if acked == 0 || self.committed.contains(&(to, *zxid)) || role != Some(Role::Leading) {
                     return None;
                 }
-                let acked = {
-                    let set = self.acks.entry((to, *zxid)).or_default();
-                    set.insert(from);
-                    set.len()
-                };
                 self.take(|t| matches!(t, Trigger::LeaderAcked { acks } if acked >= *acks && *acks > 0), || format!("leader_acked: crashed leader {} with {acked} follower ACKs of {zxid}, no COMMIT sent", to.0))
                     .map(|_| Action::Crash(to))
             }

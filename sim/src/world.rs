@@ -380,6 +380,8 @@ impl World {
                     self.record(format!("deliver {}->{} {kind}", from.0, to.0));
                     *self.delivered.entry(kind).or_insert(0) += 1;
                     if self.triggers.is_armed() {
+                        let role = self.role(to);
+                        self.triggers.before_deliver(from, to, &msg, role);
                         self.feed(to, Input::Message { from, msg: msg.clone() });
                         let role = self.role(to);
                         if let Some(action) = self.triggers.on_deliver(from, to, &msg, role) {

@@ -92,6 +92,11 @@ impl Triggers {
         self.armed.push(trigger);
     }
 
+    /// Disarms every trigger that has not fired: the liveness phase after healing is fault-free.
+    pub fn disarm_all(&mut self) {
+        self.armed.clear();
+    }
+
     /// Whether any trigger waits to fire (the world skips the hooks otherwise).
     pub fn is_armed(&self) -> bool {
         !self.armed.is_empty()

@@ -293,10 +293,13 @@ impl World {
     }
 
     fn heal_everything(&mut self) {
+        // Heal first, so that a trigger cannot fire on what healing itself sets off.
+        self.triggers.disarm_all();
         self.apply_fault(Fault::Heal);
         self.apply_fault(Fault::RestartAll);
         for node in self.nodes.values_mut() {
             node.paused_until = 0;
+            node.slow_disk = (0, 0);
         }
     }
 

@@ -257,6 +257,10 @@ fn report(v: &Verdict, command: &str) {
         v.error_ops,
         v.unknown_ops
     );
+    println!("  delivered: {}", v.delivered.iter().map(|(k, n)| format!("{k} {n}")).collect::<Vec<_>>().join(", "));
+    for f in &v.fired {
+        println!("  fired: {f}");
+    }
     for f in &v.failures {
         println!("  {f}");
     }

@@ -2,7 +2,7 @@
 //! size, a fault timeline and the expected verdict; and the one entry point
 //! that runs a seed and turns an engine panic into a failed verdict.
 
-use crate::world::{swarm_config, NetworkConfig, TimedFault, Verdict, World, WorldConfig};
+use crate::world::{swarm_config, Clock, NetworkConfig, TimedFault, Verdict, World, WorldConfig};
 use serde::{Deserialize, Serialize};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -35,6 +35,12 @@ pub struct Scenario {
     /// The fault timeline.
     #[serde(default)]
     pub faults: Vec<TimedFault>,
+    /// Per-node clock skew and drift (default: every node on the virtual clock).
+    #[serde(default)]
+    pub clocks: Vec<Clock>,
+    /// Committed txns each peer keeps for DIFFs; a small value makes a lagging learner get a SNAP.
+    #[serde(default)]
+    pub diff_history_max: Option<usize>,
 }
 
 fn default_liveness_ms() -> u64 {
@@ -64,6 +70,8 @@ impl Scenario {
             liveness_bound_ms: config.liveness_bound_ms,
             expect: expect.to_string(),
             faults: config.faults.clone(),
+            clocks: config.clocks.clone(),
+            diff_history_max: config.diff_history_max,
         }
     }
 
@@ -88,6 +96,8 @@ impl Scenario {
             network: self.network.clone(),
             faults: self.faults.clone(),
             liveness_bound_ms: self.liveness_bound_ms,
+            clocks: self.clocks.clone(),
+            diff_history_max: self.diff_history_max,
         }
     }
 
@@ -108,7 +118,7 @@ pub fn run_catching(run: impl FnOnce() -> Verdict) -> Verdict {
         Ok(v) => v,
         Err(panic) => {
             let msg = panic.downcast_ref::<String>().cloned().or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
-            Verdict { trace_hash: 0, failures: vec![format!("panic: {msg}")], virtual_ms: 0, steps: 0, ok_ops: 0, error_ops: 0, unknown_ops: 0, trace_tail: Vec::new() }
+            Verdict { trace_hash: 0, failures: vec![format!("panic: {msg}")], virtual_ms: 0, steps: 0, ok_ops: 0, error_ops: 0, unknown_ops: 0, trace_tail: Vec::new(), fired: Vec::new(), delivered: Default::default() }
         }
     }
 }

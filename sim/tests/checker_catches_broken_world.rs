@@ -18,6 +18,8 @@ fn corrupted_replica_is_caught() {
             network: NetworkConfig::default(),
             faults: vec![TimedFault { at_ms: 3_000, fault: Fault::CorruptDisk { node: 1 + seed % 3 } }],
             liveness_bound_ms: 30_000,
+            clocks: Vec::new(),
+            diff_history_max: None,
         };
         let v = run_config(config);
         assert!(v.failures.iter().any(|f| f.starts_with("prefix") || f.starts_with("digest")), "seed {seed}: corruption went unnoticed: {:?}", v.failures);
@@ -36,6 +38,8 @@ fn the_same_world_without_corruption_passes() {
         network: NetworkConfig::default(),
         faults: Vec::new(),
         liveness_bound_ms: 30_000,
+        clocks: Vec::new(),
+        diff_history_max: None,
     };
     let v = run_config(config);
     assert!(v.passed(), "{:?}", v.failures);
@@ -59,6 +63,8 @@ fn wiped_majority_is_caught() {
             TimedFault { at_ms: 3_000, fault: Fault::WipeDisk { node: 2 } },
         ],
         liveness_bound_ms: 30_000,
+        clocks: Vec::new(),
+        diff_history_max: None,
     };
     let v = run_config(config);
     assert!(v.failures.iter().any(|f| f.starts_with("never-lost") || f.starts_with("prefix") || f.starts_with("digest")), "lost writes went unnoticed: {:?}", v.failures);

@@ -317,6 +317,11 @@ impl<R: ElectionRules> Election<R> {
         self.notification_interval_ms = self.config.finalize_wait_ms;
         self.propose(self.own_vote);
         self.broadcast(now_ms);
+        // ZooKeeper hears its own notification over a loopback queue: a lone
+        // voter (with observers only) is a quorum of one on its own vote.
+        if has_quorum(&self.rules, &self.config.voters, &self.received, &self.my_ballot()) {
+            self.finalize_at_ms = Some(now_ms + self.config.finalize_wait_ms);
+        }
     }
 
     /// Moves time forward and fires whatever timer is due, before any input at that time.

@@ -385,7 +385,8 @@ impl Peer {
         }
     }
 
-    fn trim_history(&mut self) {
+    /// Drops the oldest committed txns beyond the configured DIFF history.
+    pub(super) fn trim_history(&mut self) {
         while self.history.len() > self.config.diff_history_max.max(1) {
             let t = self.history.pop_front().expect("non-empty");
             self.history_base = t.zxid;

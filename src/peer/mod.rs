@@ -538,6 +538,8 @@ impl Peer {
             next_sync_id: 1,
             revalidating: BTreeMap::new(),
         };
+        // A log longer than the DIFF history keeps only its newest part for DIFFs.
+        peer.trim_history();
         peer.start(now_ms);
         peer
     }

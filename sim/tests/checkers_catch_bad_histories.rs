@@ -35,9 +35,9 @@ impl Builder {
         self.history.entries.len() - 1
     }
 
-    /// A write of unique data `data` that the leader committed at `zxid` (or that ended as `outcome`).
-    fn write(&mut self, c: usize, op: Op, from: u64, to: u64, outcome: Outcome, version: i32, data: &str) -> usize {
-        let i = self.op(c, op, from, to, outcome, Observed::Stat(stat(0, 0, version)));
+    /// A write of unique data `data`, invoked and completed at `span`, that ended as `outcome` showing `version`.
+    fn write(&mut self, c: usize, op: Op, span: (u64, u64), outcome: Outcome, version: i32, data: &str) -> usize {
+        let i = self.op(c, op, span.0, span.1, outcome, Observed::Stat(stat(0, 0, version)));
         self.history.entries[i].data = Some(data.as_bytes().to_vec());
         i
     }
@@ -69,13 +69,13 @@ fn ok(counter: u32) -> Outcome {
 /// gets BadVersion), a delete that timed out, and synced reads in between.
 fn valid_race() -> Builder {
     let mut b = Builder::default();
-    b.write(0, Op::Create("/k".into()), 0, 10, ok(1), 0, "c0x1");
-    b.write(0, Op::SetData("/k".into(), 0), 20, 40, ok(3), 1, "c0x3");
-    b.write(1, Op::SetData("/k".into(), 0), 21, 41, Outcome::Error(ensemble::ErrorCode::BadVersion), 0, "c1x1");
+    b.write(0, Op::Create("/k".into()), (0, 10), ok(1), 0, "c0x1");
+    b.write(0, Op::SetData("/k".into(), 0), (20, 40), ok(3), 1, "c0x3");
+    b.write(1, Op::SetData("/k".into(), 0), (21, 41), Outcome::Error(ensemble::ErrorCode::BadVersion), 0, "c1x1");
     // Concurrent with both CAS: it may see either the create or the winning CAS.
     b.synced_read(2, "/k", 22, 30, "c0x1", 0);
     b.synced_read(2, "/k", 50, 60, "c0x3", 1);
-    b.write(1, Op::Delete("/k".into()), 70, 80, Outcome::Unknown, 0, "");
+    b.write(1, Op::Delete("/k".into()), (70, 80), Outcome::Unknown, 0, "");
     b.op(2, Op::Read("/k".into(), true), 200, 210, Outcome::Error(ensemble::ErrorCode::NoNode), Observed::Nothing);
     b
 }
@@ -100,8 +100,8 @@ fn a_stale_read_after_sync_is_caught() {
 #[test]
 fn a_lost_acknowledged_cas_is_caught() {
     let mut b = Builder::default();
-    b.write(0, Op::Create("/k".into()), 0, 10, ok(1), 0, "c0x1");
-    b.write(1, Op::SetData("/k".into(), 0), 20, 30, ok(2), 1, "c1x1");
+    b.write(0, Op::Create("/k".into()), (0, 10), ok(1), 0, "c0x1");
+    b.write(1, Op::SetData("/k".into(), 0), (20, 30), ok(2), 1, "c1x1");
     b.synced_read(2, "/k", 40, 50, "c0x1", 0);
     assert_eq!(linearizable::check(&b.history).len(), 1);
 }
@@ -111,14 +111,14 @@ fn a_lost_acknowledged_cas_is_caught() {
 #[test]
 fn two_winning_cas_from_one_version_are_caught() {
     let mut b = Builder::default();
-    b.write(0, Op::Create("/k".into()), 0, 10, ok(1), 0, "c0x1");
-    b.write(1, Op::SetData("/k".into(), 0), 20, 40, ok(2), 1, "c1x1");
-    b.write(2, Op::SetData("/k".into(), 0), 21, 41, ok(3), 1, "c2x1");
+    b.write(0, Op::Create("/k".into()), (0, 10), ok(1), 0, "c0x1");
+    b.write(1, Op::SetData("/k".into(), 0), (20, 40), ok(2), 1, "c1x1");
+    b.write(2, Op::SetData("/k".into(), 0), (21, 41), ok(3), 1, "c2x1");
     assert_eq!(linearizable::check(&b.history).len(), 1);
     // And a create acknowledged twice without a delete between.
     let mut b = Builder::default();
-    b.write(0, Op::Create("/k".into()), 0, 10, ok(1), 0, "c0x1");
-    b.write(1, Op::Create("/k".into()), 20, 30, ok(2), 0, "c1x1");
+    b.write(0, Op::Create("/k".into()), (0, 10), ok(1), 0, "c0x1");
+    b.write(1, Op::Create("/k".into()), (20, 30), ok(2), 0, "c1x1");
     assert_eq!(linearizable::check(&b.history).len(), 1);
 }
 
@@ -187,7 +187,7 @@ fn new_data_before_the_watch_event_is_caught() {
 #[test]
 fn an_own_write_acknowledged_before_the_event_is_caught() {
     let mut b = watching();
-    let i = b.write(0, Op::SetData("/k".into(), -1), 20, 30, ok(2), 1, "c0x3");
+    let i = b.write(0, Op::SetData("/k".into(), -1), (20, 30), ok(2), 1, "c0x3");
     b.reply(0, 0, 3, 2, Some(i));
     let failures = watches::check(&b.history);
     assert!(failures.iter().any(|f| f.contains("acknowledged before the event")), "{failures:?}");
@@ -204,7 +204,7 @@ fn tree_with_ephemerals() -> DataTree {
     for s in [100, 101] {
         apply(&mut tree, s, TxnOp::CreateSession { timeout_ms: 10_000 });
         let path = format!("/e{s}");
-        apply(&mut tree, s, TxnOp::Create { path, data: b"x".into(), acl: acl::open_acl_unsafe().into(), kind: NodeKind::Ephemeral { owner: SessionId(s) }, parent_cversion: 1 });
+        apply(&mut tree, s, TxnOp::Create { path, data: b"x".into(), acl: acl::open_acl_unsafe(), kind: NodeKind::Ephemeral { owner: SessionId(s) }, parent_cversion: 1 });
     }
     tree
 }

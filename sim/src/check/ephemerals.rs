@@ -87,7 +87,7 @@ mod tests {
     fn walk_finds_every_node() {
         let mut tree = DataTree::new();
         for (i, path) in ["/a", "/a/b", "/c"].iter().enumerate() {
-            let op = TxnOp::Create { path: path.to_string(), data: b"x".into(), acl: ensemble::acl::open_acl_unsafe().into(), kind: NodeKind::Persistent, parent_cversion: 1 };
+            let op = TxnOp::Create { path: path.to_string(), data: b"x".into(), acl: ensemble::acl::open_acl_unsafe(), kind: NodeKind::Persistent, parent_cversion: 1 };
             tree.apply(&Txn { zxid: Zxid::from_i64(i as i64 + 1), session: ensemble::SessionId(0), cxid: 0, time_ms: 0, op });
         }
         let paths: Vec<String> = walk(&tree).into_iter().map(|(p, _)| p).collect();

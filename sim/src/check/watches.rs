@@ -70,11 +70,7 @@ pub fn check(history: &History) -> Vec<String> {
                 if let (true, Outcome::Ok(_), Some(a)) = (e.op.is_write(), &e.outcome, armed.get(&key)) {
                     failures.push(format!("watches: {who}: op {i} ({:?}) was acknowledged before the event of the watch op {} set on {path}", e.op, a.entry));
                 }
-                let arms = match (&e.op, &e.outcome) {
-                    (Op::WatchRead(_), Outcome::Ok(_)) => true,
-                    (Op::Exists(_), Outcome::Ok(_) | Outcome::Error(ErrorCode::NoNode)) => true,
-                    _ => false,
-                };
+                let arms = matches!((&e.op, &e.outcome), (Op::WatchRead(_), Outcome::Ok(_)) | (Op::Exists(_), Outcome::Ok(_) | Outcome::Error(ErrorCode::NoNode)));
                 if arms && !armed.contains_key(&key) {
                     let seen = read_state(&e.op, &e.outcome, &e.observed).expect("a watching read that succeeded saw the node");
                     armed.insert(key, Armed { seen, entry: i, newest_reply: *zxid });
@@ -85,11 +81,7 @@ pub fn check(history: &History) -> Vec<String> {
                     failures.push(format!("watches: {who}: {event_type:?} on {path} at zxid {zxid} with no watch armed: a one-shot watch fired twice, or one no one set"));
                     continue;
                 };
-                let fits = match (event_type, a.seen) {
-                    (EventType::NodeCreated, None) => true,
-                    (EventType::NodeDataChanged | EventType::NodeDeleted, Some(_)) => true,
-                    _ => false,
-                };
+                let fits = matches!((event_type, a.seen), (EventType::NodeCreated, None) | (EventType::NodeDataChanged | EventType::NodeDeleted, Some(_)));
                 if !fits {
                     failures.push(format!("watches: {who}: {event_type:?} on {path} at zxid {zxid} for the watch op {} set when the node was {:?}", a.entry, a.seen));
                 }

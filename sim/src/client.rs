@@ -286,7 +286,7 @@ fn invoke(w: &mut World, c: usize, conn: ConnId, server: ServerId) {
             4..=6 => Op::Create(key),
             7..=9 => Op::SetData(key, if client.rng.gen_bool(0.5) { -1 } else { client.last_version }),
             10 | 11 => Op::Delete(key),
-            12..=14 => Op::Read(key, client.rng.gen_bool(0.5)),
+            12..=14 => Op::Read(key, client.rng.gen_bool(0.7)),
             15 => Op::WatchRead(key),
             16 => Op::Exists(key),
             17 | 18 => {

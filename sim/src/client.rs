@@ -1,14 +1,19 @@
 //! Simulated clients: each holds a session on a random server and performs
-//! creates, compare-and-set setData, deletes and reads (some after a sync),
-//! one at a time. On connection loss it moves to another server. Every
-//! invocation and its completion (ok, error, or unknown after a timeout or a
-//! lost connection) goes into the history the checkers judge.
+//! creates (persistent, ephemeral, sequential), compare-and-set setData,
+//! deletes, reads (some after a sync, some setting a watch), and closes its
+//! session now and then and at the end, one operation at a time. On
+//! connection loss it moves to another server and forgets its watches (it
+//! does not re-register them). Every invocation and its completion (ok,
+//! error, or unknown after a timeout or a lost connection), what each reply
+//! showed, and every reply and watch event as it arrived go into the history
+//! the checkers judge.
 
 use crate::world::{Event, World};
 use ensemble::peer::{Input, Output, ReplyBody};
 use ensemble::proto::records::ConnectRequest;
 use ensemble::proto::{ClientRequest, ReadReply, WriteReply};
-use ensemble::{acl, ConnId, CreateMode, ErrorCode, OpResult, ReadOp, ReadResult, ServerId, SessionId, WriteOp, Zxid};
+use ensemble::watch::EventType;
+use ensemble::{acl, ConnId, CreateMode, ErrorCode, OpResult, ReadOp, ReadResult, ServerId, SessionId, Stat, WriteOp, Zxid};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
@@ -32,6 +37,52 @@ pub enum Op {
     Delete(String),
     /// getData, optionally after a sync.
     Read(String, bool),
+    /// getData setting a data watch.
+    WatchRead(String),
+    /// exists setting a data watch (armed whether or not the node exists).
+    Exists(String),
+    /// Create an ephemeral node owned by the session; sequential if the flag is set (the server appends a suffix).
+    CreateEphemeral(String, bool),
+    /// Close the session: its ephemerals must go with it.
+    CloseSession,
+}
+
+impl Op {
+    /// The znode the operation names, if any (for a sequential create, the prefix asked for).
+    pub fn path(&self) -> Option<&str> {
+        match self {
+            Op::CreateUnique(p) | Op::Create(p) | Op::SetData(p, _) | Op::Delete(p) | Op::Read(p, _) | Op::WatchRead(p) | Op::Exists(p) | Op::CreateEphemeral(p, _) => Some(p),
+            Op::CloseSession => None,
+        }
+    }
+
+    /// Whether the operation asks the leader for a transaction.
+    pub fn is_write(&self) -> bool {
+        !matches!(self, Op::Read(..) | Op::WatchRead(_) | Op::Exists(_))
+    }
+}
+
+/// What a successful reply showed beyond its header zxid.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Observed {
+    /// Nothing more (delete, sync, closeSession, or no reply yet).
+    Nothing,
+    /// getData: the data and Stat read.
+    Data {
+        /// The bytes.
+        data: Vec<u8>,
+        /// The node's Stat.
+        stat: Stat,
+    },
+    /// exists or setData: the node's Stat.
+    Stat(Stat),
+    /// create2: the path created (with any sequential suffix) and its Stat.
+    Created {
+        /// The actual path.
+        path: String,
+        /// The new node's Stat.
+        stat: Stat,
+    },
 }
 
 /// How an operation ended.
@@ -60,6 +111,59 @@ pub struct Entry {
     pub completed_ms: Option<u64>,
     /// How it ended.
     pub outcome: Outcome,
+    /// The session it ran on.
+    pub session: SessionId,
+    /// The connection it was sent on.
+    pub conn: ConnId,
+    /// The data it writes (creates and setData): unique in the run.
+    pub data: Option<Vec<u8>>,
+    /// What the reply showed, if it succeeded.
+    pub observed: Observed,
+}
+
+impl Entry {
+    /// A pending entry with nothing observed, for hand-built histories.
+    pub fn new(client: usize, op: Op, invoked_ms: u64, session: SessionId, conn: ConnId) -> Entry {
+        Entry { client, op, invoked_ms, completed_ms: None, outcome: Outcome::Pending, session, conn, data: None, observed: Observed::Nothing }
+    }
+}
+
+/// Something a client received on a connection, in arrival order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Received {
+    /// Which client.
+    pub client: usize,
+    /// On which connection.
+    pub conn: ConnId,
+    /// The session the connection carried.
+    pub session: SessionId,
+    /// When it arrived (virtual ms).
+    pub at_ms: u64,
+    /// What it was.
+    pub message: Message,
+}
+
+/// A reply or a watch event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Message {
+    /// A reply to a request.
+    Reply {
+        /// The request's xid.
+        xid: i32,
+        /// The header zxid.
+        zxid: Zxid,
+        /// The history entry it completed (a sync before a read completes none).
+        entry: Option<usize>,
+    },
+    /// A watch event.
+    Notify {
+        /// What happened.
+        event_type: EventType,
+        /// Where.
+        path: String,
+        /// The transaction that fired it.
+        zxid: Zxid,
+    },
 }
 
 /// Every operation of every client, in invocation order.
@@ -67,6 +171,10 @@ pub struct Entry {
 pub struct History {
     /// The entries.
     pub entries: Vec<Entry>,
+    /// Every reply and watch event, in the order clients received them.
+    pub received: Vec<Received>,
+    /// Sessions a server refused on reconnect (expired, as far as the client knows), with the client.
+    pub refused: Vec<(usize, SessionId)>,
 }
 
 impl History {
@@ -166,27 +274,66 @@ fn lose(w: &mut World, c: usize) {
 fn invoke(w: &mut World, c: usize, conn: ConnId, server: ServerId) {
     let client = &mut w.clients[c];
     let key = format!("/k{}", client.rng.gen_range(0..KEYS));
-    let op = match client.rng.gen_range(0..10) {
-        0..=2 => {
-            client.uniques += 1;
-            Op::CreateUnique(format!("/u{}-{}", client.id, client.uniques))
+    let op = if client.ops_left == 1 {
+        // The last operation ends the session, so that its ephemerals must vanish everywhere.
+        Op::CloseSession
+    } else {
+        match client.rng.gen_range(0..20) {
+            0..=3 => {
+                client.uniques += 1;
+                Op::CreateUnique(format!("/u{}-{}", client.id, client.uniques))
+            }
+            4..=6 => Op::Create(key),
+            7..=9 => Op::SetData(key, if client.rng.gen_bool(0.5) { -1 } else { client.last_version }),
+            10 | 11 => Op::Delete(key),
+            12..=14 => Op::Read(key, client.rng.gen_bool(0.7)),
+            15 => Op::WatchRead(key),
+            16 => Op::Exists(key),
+            17 | 18 => {
+                client.uniques += 1;
+                if client.rng.gen_bool(0.5) {
+                    Op::CreateEphemeral(format!("/s{}-", client.id), true)
+                } else {
+                    Op::CreateEphemeral(format!("/e{}-{}", client.id, client.uniques), false)
+                }
+            }
+            _ => {
+                if client.rng.gen_bool(0.25) {
+                    Op::CloseSession
+                } else {
+                    Op::Read(key, true)
+                }
+            }
         }
-        3 | 4 => Op::Create(key),
-        5 | 6 => Op::SetData(key, if client.rng.gen_bool(0.5) { -1 } else { client.last_version }),
-        7 => Op::Delete(key),
-        _ => Op::Read(key, client.rng.gen_bool(0.5)),
     };
     client.ops_left -= 1;
+    let session = client.session.as_ref().map_or(SessionId(0), |(s, _)| *s);
+    if op == Op::CloseSession {
+        // Whatever the answer, the next connection starts a fresh session.
+        client.session = None;
+    }
     let xid = client.next_xid;
     client.next_xid += 2;
     let data: Vec<u8> = format!("c{}x{}", c, xid).into_bytes();
     let mut requests = Vec::new();
+    let mut written = None;
+    let create = |path: &String, mode| ClientRequest::Write {
+        op: WriteOp::Create { path: path.clone(), data: data.clone().into(), acl: acl::open_acl_unsafe(), mode, ttl_ms: None },
+        reply: WriteReply::Create2,
+    };
     match &op {
-        Op::CreateUnique(path) | Op::Create(path) => requests.push(ClientRequest::Write {
-            op: WriteOp::Create { path: path.clone(), data: data.into(), acl: acl::open_acl_unsafe(), mode: CreateMode::Persistent, ttl_ms: None },
-            reply: WriteReply::Create2,
-        }),
-        Op::SetData(path, version) => requests.push(ClientRequest::Write { op: WriteOp::SetData { path: path.clone(), data: data.into(), version: *version }, reply: WriteReply::SetData }),
+        Op::CreateUnique(path) | Op::Create(path) => {
+            requests.push(create(path, CreateMode::Persistent));
+            written = Some(data.clone());
+        }
+        Op::CreateEphemeral(path, sequential) => {
+            requests.push(create(path, if *sequential { CreateMode::EphemeralSequential } else { CreateMode::Ephemeral }));
+            written = Some(data.clone());
+        }
+        Op::SetData(path, version) => {
+            requests.push(ClientRequest::Write { op: WriteOp::SetData { path: path.clone(), data: data.clone().into(), version: *version }, reply: WriteReply::SetData });
+            written = Some(data.clone());
+        }
         Op::Delete(path) => requests.push(ClientRequest::Write { op: WriteOp::Delete { path: path.clone(), version: -1 }, reply: WriteReply::Delete }),
         Op::Read(path, sync) => {
             if *sync {
@@ -194,10 +341,15 @@ fn invoke(w: &mut World, c: usize, conn: ConnId, server: ServerId) {
             }
             requests.push(ClientRequest::Read { op: ReadOp::GetData { path: path.clone() }, watch: false, reply: ReadReply::GetData });
         }
+        Op::WatchRead(path) => requests.push(ClientRequest::Read { op: ReadOp::GetData { path: path.clone() }, watch: true, reply: ReadReply::GetData }),
+        Op::Exists(path) => requests.push(ClientRequest::Read { op: ReadOp::Exists { path: path.clone() }, watch: true, reply: ReadReply::Exists }),
+        Op::CloseSession => requests.push(ClientRequest::CloseSession),
     }
     let n = requests.len() as i32;
     let final_xid = xid + n - 1;
-    w.history.entries.push(Entry { client: c, op, invoked_ms: w.now, completed_ms: None, outcome: Outcome::Pending });
+    let mut entry = Entry::new(c, op, w.now, session, conn);
+    entry.data = written;
+    w.history.entries.push(entry);
     let index = w.history.entries.len() - 1;
     w.clients[c].pending = Some((index, final_xid));
     w.clients[c].conn = Some((conn, server, w.now));
@@ -212,11 +364,14 @@ pub(crate) fn on_output(w: &mut World, c: usize, conn: ConnId, output: Output) {
     if current != conn {
         return;
     }
+    let session = w.clients[c].session.as_ref().map_or(SessionId(0), |(s, _)| *s);
     match output {
         Output::Connected { response, .. } => {
             if response.session_id.0 == 0 {
                 // The session expired or was refused: start a fresh one next time.
-                w.clients[c].session = None;
+                if let Some((old, _)) = w.clients[c].session.take() {
+                    w.history.refused.push((c, old));
+                }
                 w.trace_line(format!("client {c} session refused"));
                 drop_conn(w, c, conn, server);
             } else {
@@ -227,40 +382,53 @@ pub(crate) fn on_output(w: &mut World, c: usize, conn: ConnId, output: Output) {
             }
         }
         Output::Reply { reply, .. } => {
+            let now = w.now;
             let client = &mut w.clients[c];
             client.last_zxid_seen = client.last_zxid_seen.max(reply.zxid);
-            let Some((index, xid)) = client.pending else { return };
-            if reply.xid != xid {
-                return;
-            }
+            let completes = client.pending.filter(|(_, xid)| *xid == reply.xid).map(|(index, _)| index);
+            // The session is the one the operation ran on (a closeSession forgets it at once).
+            let session = completes.map_or(session, |i| w.history.entries[i].session);
+            w.history.received.push(Received { client: c, conn, session, at_ms: now, message: Message::Reply { xid: reply.xid, zxid: reply.zxid, entry: completes } });
+            let Some(index) = completes else { return };
+            let client = &mut w.clients[c];
             client.pending = None;
-            let outcome = match &reply.body {
-                ReplyBody::Write { result: OpResult::Error(code), .. } => Outcome::Error(*code),
-                ReplyBody::Write { result, .. } => {
-                    if let OpResult::DataSet { stat } = result {
-                        client.last_version = stat.version;
-                    }
-                    Outcome::Ok(reply.zxid)
-                }
-                ReplyBody::Read { result: Err(code), .. } => Outcome::Error(*code),
-                ReplyBody::Read { result: Ok(r), .. } => {
-                    if let ReadResult::Data { stat, .. } = r {
-                        client.last_version = stat.version;
-                    }
-                    Outcome::Ok(reply.zxid)
-                }
-                ReplyBody::Error(code) => Outcome::Error(*code),
-                _ => Outcome::Ok(reply.zxid),
-            };
+            let (outcome, observed) = judge(&reply.body, reply.zxid);
+            match &observed {
+                Observed::Data { stat, .. } | Observed::Stat(stat) | Observed::Created { stat, .. } => client.last_version = stat.version,
+                Observed::Nothing => {}
+            }
             w.trace_line(format!("client {c} op {index} {outcome:?}"));
-            w.history.entries[index].outcome = outcome;
-            w.history.entries[index].completed_ms = Some(w.now);
+            let entry = &mut w.history.entries[index];
+            entry.outcome = outcome;
+            entry.observed = observed;
+            entry.completed_ms = Some(now);
+            if entry.op == Op::CloseSession {
+                // The server closes the connection after this reply; the next operation needs a new session.
+                drop_conn(w, c, conn, server);
+            }
+        }
+        Output::Notify { event_type, path, zxid, .. } => {
+            w.history.received.push(Received { client: c, conn, session, at_ms: w.now, message: Message::Notify { event_type, path, zxid } });
         }
         Output::Close { .. } => {
             w.trace_line(format!("client {c} closed by {}", server.0));
             drop_conn(w, c, conn, server);
         }
-        Output::Notify { .. } | Output::Send { .. } | Output::Persist(_) => {}
+        Output::Send { .. } | Output::Persist(_) => {}
+    }
+}
+
+/// The outcome of a reply and what it showed.
+fn judge(body: &ReplyBody, zxid: Zxid) -> (Outcome, Observed) {
+    match body {
+        ReplyBody::Write { result: OpResult::Error(code), .. } => (Outcome::Error(*code), Observed::Nothing),
+        ReplyBody::Write { result: OpResult::DataSet { stat }, .. } => (Outcome::Ok(zxid), Observed::Stat(*stat)),
+        ReplyBody::Write { result: OpResult::Created { path, stat }, .. } => (Outcome::Ok(zxid), Observed::Created { path: path.clone(), stat: *stat }),
+        ReplyBody::Read { result: Err(code), .. } => (Outcome::Error(*code), Observed::Nothing),
+        ReplyBody::Read { result: Ok(ReadResult::Data { data, stat }), .. } => (Outcome::Ok(zxid), Observed::Data { data: data.to_vec(), stat: *stat }),
+        ReplyBody::Read { result: Ok(ReadResult::Stat(stat)), .. } => (Outcome::Ok(zxid), Observed::Stat(*stat)),
+        ReplyBody::Error(code) => (Outcome::Error(*code), Observed::Nothing),
+        _ => (Outcome::Ok(zxid), Observed::Nothing),
     }
 }
 

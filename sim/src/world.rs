@@ -293,8 +293,12 @@ impl World {
         } else {
             failures.extend(check::prefix::final_agreement(&self));
             failures.extend(check::never_lost::check(&self));
+            failures.extend(check::ephemerals::check_world(&self));
         }
         failures.extend(check::one_leader::check(&self.checks));
+        failures.extend(check::linearizable::check(&self.history));
+        failures.extend(check::fifo::check(&self.history));
+        failures.extend(check::watches::check(&self.history));
         Verdict { trace_hash: self.trace.digest(), failures, virtual_ms, steps: self.steps, ok_ops: self.history.ok_count(), error_ops: self.history.count(|o| matches!(o, Outcome::Error(_))), unknown_ops: self.history.count(|o| matches!(o, Outcome::Unknown)),
             trace_tail: self.trace_tail.clone(),
             fired: self.triggers.fired.clone(),

@@ -3,10 +3,14 @@
 //! the others judge the end state. (The engine's own `check_invariants()`
 //! runs after every step in `World::drain`.)
 
+pub mod ephemerals;
+pub mod fifo;
+pub mod linearizable;
 pub mod liveness;
 pub mod never_lost;
 pub mod one_leader;
 pub mod prefix;
+pub mod watches;
 
 use crate::world::World;
 use ensemble::{DataTree, Epoch, ServerId, Zxid};

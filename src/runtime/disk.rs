@@ -126,6 +126,8 @@ impl<F: FnMut(DiskEvent)> State<F> {
                 }
                 self.log.roll()?;
             }
+            // Recovery refuses a log with a corrupt record in the middle, so this server never starts with lost records.
+            Persist::RecordsRestored => {}
             Persist::Zab { write, persist } => match persist {
                 zab::Persist::Txns(txns) => {
                     self.log.append(&txns)?;

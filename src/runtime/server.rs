@@ -484,6 +484,7 @@ fn build_report(peer: &Peer, standalone: bool, conns: &BTreeMap<ConnId, ConnHand
         conf,
         ephemerals,
         watches_by_session,
+        not_serving: !standalone && peer.serving_epoch().is_none(),
     }
 }
 

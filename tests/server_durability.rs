@@ -1,6 +1,7 @@
 //! Proves that `ensemble serve` loses no acknowledged write when it is killed
 //! with SIGKILL in the middle of a stream of writes, and that a log with a torn
-//! or corrupted tail is detected and cut at restart without losing what came before.
+//! or corrupted tail is detected and cut at restart without losing what came before,
+//! and that a session survives a restart, as in ZooKeeper.
 
 mod common;
 #[path = "support/raw_client.rs"]
@@ -8,6 +9,7 @@ mod raw_client;
 
 use common::{Server, ServerOptions};
 use raw_client::RawClient;
+use ensemble::SessionId;
 use std::collections::BTreeSet;
 use std::fs;
 use std::io::Write;
@@ -131,4 +133,30 @@ fn snapshots_are_taken_and_used_at_restart() {
     for i in 1..=120 {
         assert!(client.exists(i, &format!("/s{i}")).unwrap(), "/s{i} lost");
     }
+}
+
+// A standalone server killed with -9 and restarted within the session timeout
+// takes the session back: the client reconnects with its id and password and
+// its ephemeral is still there, as with ZooKeeper 3.8 (the password seed lives
+// in dataDir, so the restarted server accepts the password it gave out).
+#[test]
+fn session_survives_a_standalone_restart() {
+    let _guard = common::serial_guard();
+    let mut server = Server::ensemble(ServerOptions::default());
+    let mut client = RawClient::connect(server.port()).expect("connect");
+    client.send_create(1, "/survivor", b"x").unwrap();
+    assert_eq!(client.read_reply().unwrap().err, 0);
+    let (session, passwd) = (client.session, client.passwd.clone());
+    assert_eq!(passwd.len(), 16, "a 16-byte password");
+    drop(client);
+    server.kill();
+    server.restart();
+    let mut again = RawClient::resume(server.port(), session, passwd.clone()).expect("the session is taken back after a restart");
+    assert_eq!(again.session, session, "same session");
+    assert!(again.exists(2, "/survivor").unwrap());
+    // A wrong password is still refused.
+    let mut wrong = passwd;
+    wrong[0] ^= 1;
+    assert!(RawClient::resume(server.port(), session, wrong).is_err(), "a wrong password must be refused");
+    assert_ne!(session, SessionId(0));
 }

@@ -68,7 +68,7 @@ pub async fn run(config: ServerConfig, shutdown: impl std::future::Future<Output
     peer_config.prep = PrepConfig { extended_types_enabled: config.extended_types_enabled };
     peer_config.super_digest = config.super_digest.clone();
     peer_config.snap_count = config.snap_count;
-    peer_config.password_seed = rand::rngs::OsRng.next_u64();
+    peer_config.password_seed = standalone_password_seed(&config.data_dir)?;
     peer_config.outstanding_limit = config.global_outstanding_limit as usize;
     peer_config.container_check_interval_ms = config.container_check_interval_ms;
     let ensemble = !config.servers.is_empty();
@@ -265,6 +265,32 @@ fn ensemble_password_seed(config: &ServerConfig) -> u64 {
         .collect();
     lines.sort();
     xxhash_rust::xxh3::xxh3_64(lines.join("\n").as_bytes())
+}
+
+/// The file in dataDir holding a standalone server's session password seed.
+const PASSWORD_SEED_FILE: &str = "session_password_seed";
+
+/// A standalone server's session password seed: random on first start, then
+/// kept in dataDir, so that sessions survive a restart as in ZooKeeper (a
+/// client presents the password it was given, and the recovered session must
+/// still accept it).
+fn standalone_password_seed(data_dir: &std::path::Path) -> io::Result<u64> {
+    let path = data_dir.join(PASSWORD_SEED_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => u64::from_str_radix(text.trim(), 16)
+            .map_err(|e| io::Error::other(format!("{}: not a hex session password seed ({e}); delete it to make a new one", path.display()))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let seed = rand::rngs::OsRng.next_u64();
+            let tmp = data_dir.join(format!("{PASSWORD_SEED_FILE}.tmp"));
+            let mut file = std::fs::File::create(&tmp)?;
+            std::io::Write::write_all(&mut file, format!("{seed:016x}\n").as_bytes())?;
+            file.sync_all()?;
+            std::fs::rename(&tmp, &path)?;
+            std::fs::File::open(data_dir)?.sync_all()?;
+            Ok(seed)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// `host:port`, with brackets around an IPv6 address.

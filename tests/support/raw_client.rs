@@ -15,6 +15,8 @@ use std::time::Duration;
 pub struct RawClient {
     pub stream: TcpStream,
     pub session: SessionId,
+    /// The session's password, as the server gave it.
+    pub passwd: Vec<u8>,
 }
 
 /// One reply: xid, zxid, err and the body bytes.
@@ -29,10 +31,15 @@ pub struct RawReply {
 impl RawClient {
     /// Connects and completes the handshake for a new session.
     pub fn connect(port: u16) -> io::Result<RawClient> {
+        RawClient::resume(port, SessionId(0), vec![0; 16])
+    }
+
+    /// Connects with an existing session's id and password (a new session if the id is 0).
+    pub fn resume(port: u16, session_id: SessionId, passwd: Vec<u8>) -> io::Result<RawClient> {
         let mut stream = TcpStream::connect(("127.0.0.1", port))?;
         stream.set_read_timeout(Some(Duration::from_secs(10)))?;
         stream.set_nodelay(true)?;
-        let request = ConnectRequest { protocol_version: 0, last_zxid_seen: Zxid::ZERO, timeout_ms: 10_000, session_id: SessionId(0), passwd: vec![0; 16], read_only: Some(false) };
+        let request = ConnectRequest { protocol_version: 0, last_zxid_seen: Zxid::ZERO, timeout_ms: 10_000, session_id, passwd, read_only: Some(false) };
         let mut out = Vec::new();
         proto::write_frame(&mut out, |b| request.write(&mut Writer::new(b)));
         stream.write_all(&out)?;
@@ -41,7 +48,9 @@ impl RawClient {
         if session == 0 {
             return Err(io::Error::other("session refused"));
         }
-        Ok(RawClient { stream, session: SessionId(session) })
+        let len = i32::from_be_bytes(body[16..20].try_into().expect("4 bytes")).max(0) as usize;
+        let passwd = body.get(20..20 + len).unwrap_or_default().to_vec();
+        Ok(RawClient { stream, session: SessionId(session), passwd })
     }
 
     /// Sends a create request without waiting.

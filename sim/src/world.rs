@@ -933,18 +933,33 @@ pub fn swarm_config_for(seed: u64, voters: Option<u64>) -> WorldConfig {
         faults.push(TimedFault { at_ms: t, fault });
     }
     let clients = rng.gen_range(1..=4);
-    let clocks = extra_faults(seed, total, horizon, &mut faults);
+    let mut network = network;
+    let clocks = extra_faults(seed, total, horizon, &mut faults, &mut network);
     WorldConfig { seed, voters, observers, clients, ops_per_client: 20, network, faults, liveness_bound_ms: 60_000, clocks, diff_history_max: None, sabotage: Sabotage::default() }
 }
 
 /// Draws the newer faults of a swarm run into `faults` (kept in time order) and returns the nodes' clocks.
-fn extra_faults(seed: u64, total: u64, horizon: u64, faults: &mut Vec<TimedFault>) -> Vec<Clock> {
+fn extra_faults(seed: u64, total: u64, horizon: u64, faults: &mut Vec<TimedFault>, network: &mut NetworkConfig) -> Vec<Clock> {
     let mut rng = stream(seed, EXTRA_FAULT_STREAM);
     let mut clocks = Vec::new();
     if rng.gen_bool(0.3) {
         for node in 1..=total {
             clocks.push(Clock { node, skew_ms: rng.gen_range(-3_000..=3_000), drift_ppm: rng.gen_range(-10_000..=10_000) });
         }
+    }
+    // Now and then one machine's clock runs far slow (a starved VM): its
+    // timeouts fire late, so it may still believe it leads after the others
+    // moved on, which is what a leader's sync quorum round guards against.
+    if rng.gen_bool(0.15) {
+        let node = rng.gen_range(1..=total);
+        let drift_ppm = rng.gen_range(-350_000..=-150_000);
+        clocks.retain(|c| c.node != node);
+        clocks.push(Clock { node, skew_ms: 0, drift_ppm });
+        clocks.sort_by_key(|c| c.node);
+    }
+    // Now and then the disks are slow to sync, so that a durable write trails its message by a while.
+    if rng.gen_bool(0.2) {
+        network.fsync_max_ms = rng.gen_range(20..=150);
     }
     if !rng.gen_bool(0.5) {
         return clocks;

@@ -79,7 +79,11 @@ impl BenchReport {
 
 impl fmt::Display for BenchReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{} seeds, {} voters, {:?} faults, {} clients x {} ops: {:.2} s wall", self.seeds, self.voters, self.mix, BENCH_CLIENTS, BENCH_OPS_PER_CLIENT, self.wall_s)?;
+        let mix = match self.mix {
+            FaultMix::Swarm => "swarm faults",
+            FaultMix::None => "no faults",
+        };
+        writeln!(f, "{} seeds, {} voters, {mix}, {} clients x {} ops: {:.2} s wall", self.seeds, self.voters, BENCH_CLIENTS, BENCH_OPS_PER_CLIENT, self.wall_s)?;
         writeln!(f, "  seeds/min            {:.0}", self.seeds_per_min())?;
         writeln!(f, "  simulated s / wall s {:.0}", self.simulated_s_per_wall_s())?;
         writeln!(f, "  steps / s            {:.0}", self.steps_per_s())?;

@@ -1,6 +1,7 @@
 //! The `ensemble-sim` command.
 
 use clap::{Parser, Subcommand};
+use ensemble_sim::bench::{run_bench, FaultMix};
 use ensemble_sim::scenario::{run_config, run_seed_with};
 use ensemble_sim::shrink::{failure_kind, shrink};
 use ensemble_sim::trace::{render_html, render_text, run_traced, TraceOptions};
@@ -45,6 +46,21 @@ enum Command {
         /// Fix the number of voters instead of drawing it per seed (a replay then needs the same flag).
         #[arg(long)]
         voters: Option<u64>,
+    },
+    /// Measure the simulator's speed: seeds/min and simulated s per wall s for a standard workload.
+    Bench {
+        /// Number of seeds.
+        #[arg(long, default_value_t = 200)]
+        seeds: u64,
+        /// First seed.
+        #[arg(long, default_value_t = 1)]
+        first: u64,
+        /// Voters per cluster.
+        #[arg(long, default_value_t = 3)]
+        voters: u64,
+        /// Run without faults instead of with the swarm's fault mix.
+        #[arg(long)]
+        no_faults: bool,
     },
     /// Run one swarm seed and print its trace hash and verdict.
     Replay {
@@ -148,6 +164,10 @@ fn main() -> ExitCode {
                 println!("seed {seed} FAILED: {failure}\n  replay: ensemble-sim replay --seed {seed}{}", voters.map_or(String::new(), |v| format!(" --voters {v}")));
             }
             exit(failing.is_empty())
+        }
+        Command::Bench { seeds, first, voters, no_faults } => {
+            println!("{}", run_bench(first, seeds, voters, if no_faults { FaultMix::None } else { FaultMix::Swarm }));
+            ExitCode::SUCCESS
         }
         Command::Replay { seed, voters } => {
             let v = run_seed_with(seed, voters);

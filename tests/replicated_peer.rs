@@ -156,6 +156,7 @@ impl Cluster {
             log: node.disk.log.clone(),
             accepted_epoch: node.disk.accepted_epoch,
             current_epoch: node.disk.current_epoch,
+            lost_records: false,
         };
         node.peer = Some(Peer::recover(node.config.clone(), state, now));
         node.pending.clear();
@@ -201,7 +202,7 @@ impl Cluster {
                 Output::Send { to, msg } => self.wire.push(Message { from: id, to, msg }),
                 Output::Persist(Persist::Txn(t)) => node.pending.push(Write::Txn(t)),
                 Output::Persist(Persist::Zab { write, persist }) => node.pending.push(Write::Zab(write, persist)),
-                Output::Persist(Persist::Snapshot(_)) => {}
+                Output::Persist(Persist::Snapshot(_) | Persist::RecordsRestored) => {}
                 Output::Connected { conn, .. } | Output::Reply { conn, .. } | Output::Notify { conn, .. } | Output::Close { conn, .. } => {
                     if let Output::Reply { reply, .. } = &out {
                         if let ReplyBody::Write { result: OpResult::Created { path, .. }, .. } = &reply.body {

@@ -74,6 +74,10 @@ pub struct Disk {
     pub accepted_epoch: Epoch,
     /// currentEpoch.
     pub current_epoch: Epoch,
+    /// The mark a recovery leaves after cutting durable records (a corrupt
+    /// record mid-log): the peer abstains from elections until it reports
+    /// `Persist::RecordsRestored`. A torn tail was never durable and leaves none.
+    pub lost_records: bool,
 }
 
 impl Disk {
@@ -111,7 +115,16 @@ impl Disk {
             }
         }
         self.log.truncate(txns.len());
-        let state = RecoveredState { snapshot: self.snapshot.clone(), log: txns, accepted_epoch: self.accepted_epoch, current_epoch: self.current_epoch };
+        if cut.as_deref().is_some_and(|c| c.starts_with("corrupt record")) {
+            self.lost_records = true;
+        }
+        let state = RecoveredState {
+            snapshot: self.snapshot.clone(),
+            log: txns,
+            accepted_epoch: self.accepted_epoch,
+            current_epoch: self.current_epoch,
+            lost_records: self.lost_records,
+        };
         (state, cut)
     }
 

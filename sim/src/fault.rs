@@ -32,6 +32,8 @@ pub enum Fault {
         /// Which node.
         node: u64,
     },
+    /// Crash every node at once, as a power loss does.
+    CrashAll,
     /// Restart every crashed node.
     RestartAll,
     /// Split the nodes into groups that cannot talk across.

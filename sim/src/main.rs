@@ -1,8 +1,9 @@
 //! The `ensemble-sim` command.
 
 use clap::{Parser, Subcommand};
+use ensemble::peer::Sabotage;
 use ensemble_sim::bench::{run_bench, FaultMix};
-use ensemble_sim::scenario::{run_config, run_seed_with};
+use ensemble_sim::scenario::{parse_sabotage, run_config, run_seed_sabotaged};
 use ensemble_sim::shrink::{failure_kind, shrink};
 use ensemble_sim::trace::{render_html, render_text, run_traced, TraceOptions};
 use ensemble_sim::{run_replicas, swarm_config_for, ReplicaRunConfig, Scenario, Verdict};
@@ -46,6 +47,9 @@ enum Command {
         /// Fix the number of voters instead of drawing it per seed (a replay then needs the same flag).
         #[arg(long)]
         voters: Option<u64>,
+        /// Test-only: break the engine on purpose (comma-separated: commit_on_minority_ack, ack_before_durable, forget_epoch, sync_without_quorum).
+        #[arg(long, default_value = "", value_parser = parse_sabotage)]
+        sabotage: Sabotage,
     },
     /// Measure the simulator's speed: seeds/min and simulated s per wall s for a standard workload.
     Bench {
@@ -70,6 +74,9 @@ enum Command {
         /// The fixed number of voters, if the swarm run used one.
         #[arg(long)]
         voters: Option<u64>,
+        /// The sabotage switches, if the swarm run used some.
+        #[arg(long, default_value = "", value_parser = parse_sabotage)]
+        sabotage: Sabotage,
     },
     /// Run a scenario file and compare with its expected verdict.
     Run {
@@ -138,14 +145,14 @@ fn main() -> ExitCode {
             }
             exit(failed == 0)
         }
-        Command::Swarm { seeds, first, voters } => {
+        Command::Swarm { seeds, first, voters, sabotage } => {
             let bar = ProgressBar::new(seeds);
             bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} seeds, {msg} [{elapsed}]").expect("template"));
             let started = Instant::now();
             let mut failing = Vec::new();
             let mut virtual_ms = 0u64;
             for seed in first..first + seeds {
-                let v = run_seed_with(seed, voters);
+                let v = run_seed_sabotaged(seed, voters, sabotage);
                 virtual_ms += v.virtual_ms;
                 if !v.passed() {
                     failing.push((seed, v.failures[0].clone()));
@@ -161,7 +168,7 @@ fn main() -> ExitCode {
                 virtual_ms as f64 / 1000.0 / wall
             );
             for (seed, failure) in &failing {
-                println!("seed {seed} FAILED: {failure}\n  replay: ensemble-sim replay --seed {seed}{}", voters.map_or(String::new(), |v| format!(" --voters {v}")));
+                println!("seed {seed} FAILED: {failure}\n  replay: ensemble-sim replay --seed {seed}{}", replay_flags(voters, sabotage));
             }
             exit(failing.is_empty())
         }
@@ -169,9 +176,9 @@ fn main() -> ExitCode {
             println!("{}", run_bench(first, seeds, voters, if no_faults { FaultMix::None } else { FaultMix::Swarm }));
             ExitCode::SUCCESS
         }
-        Command::Replay { seed, voters } => {
-            let v = run_seed_with(seed, voters);
-            report(&v, &format!("ensemble-sim replay --seed {seed}{}", voters.map_or(String::new(), |v| format!(" --voters {v}"))));
+        Command::Replay { seed, voters, sabotage } => {
+            let v = run_seed_sabotaged(seed, voters, sabotage);
+            report(&v, &format!("ensemble-sim replay --seed {seed}{}", replay_flags(voters, sabotage)));
             exit(v.passed())
         }
         Command::Run { path } => {
@@ -291,6 +298,24 @@ fn report(v: &Verdict, command: &str) {
         }
         println!("replay: {command}");
     }
+}
+
+/// The flags a replay of a swarm seed needs besides the seed.
+fn replay_flags(voters: Option<u64>, sabotage: Sabotage) -> String {
+    let mut flags = voters.map_or(String::new(), |v| format!(" --voters {v}"));
+    let names: Vec<&str> = [
+        (sabotage.commit_on_minority_ack, "commit_on_minority_ack"),
+        (sabotage.ack_before_durable, "ack_before_durable"),
+        (sabotage.forget_epoch, "forget_epoch"),
+        (sabotage.sync_without_quorum, "sync_without_quorum"),
+    ]
+    .into_iter()
+    .filter_map(|(on, name)| on.then_some(name))
+    .collect();
+    if !names.is_empty() {
+        flags.push_str(&format!(" --sabotage {}", names.join(",")));
+    }
+    flags
 }
 
 fn exit(ok: bool) -> ExitCode {

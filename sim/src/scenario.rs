@@ -3,6 +3,7 @@
 //! that runs a seed and turns an engine panic into a failed verdict.
 
 use crate::world::{swarm_config, Clock, NetworkConfig, TimedFault, Verdict, World, WorldConfig};
+use ensemble::peer::Sabotage;
 use serde::{Deserialize, Serialize};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -41,6 +42,13 @@ pub struct Scenario {
     /// Committed txns each peer keeps for DIFFs; a small value makes a lagging learner get a SNAP.
     #[serde(default)]
     pub diff_history_max: Option<usize>,
+    /// Test-only: protocol rules the engine breaks on purpose, to show a checker catches it.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub sabotage: Sabotage,
+}
+
+fn is_default(s: &Sabotage) -> bool {
+    *s == Sabotage::default()
 }
 
 fn default_liveness_ms() -> u64 {
@@ -72,6 +80,7 @@ impl Scenario {
             faults: config.faults.clone(),
             clocks: config.clocks.clone(),
             diff_history_max: config.diff_history_max,
+            sabotage: config.sabotage,
         }
     }
 
@@ -98,6 +107,7 @@ impl Scenario {
             liveness_bound_ms: self.liveness_bound_ms,
             clocks: self.clocks.clone(),
             diff_history_max: self.diff_history_max,
+            sabotage: self.sabotage,
         }
     }
 
@@ -130,5 +140,31 @@ pub fn run_seed(seed: u64) -> Verdict {
 
 /// Runs one swarm seed with the number of voters fixed.
 pub fn run_seed_with(seed: u64, voters: Option<u64>) -> Verdict {
-    run_config(crate::world::swarm_config_for(seed, voters))
+    run_seed_sabotaged(seed, voters, Sabotage::default())
+}
+
+/// Runs one swarm seed with every peer breaking the given protocol rules on purpose.
+pub fn run_seed_sabotaged(seed: u64, voters: Option<u64>, sabotage: Sabotage) -> Verdict {
+    let mut config = crate::world::swarm_config_for(seed, voters);
+    config.sabotage = sabotage;
+    run_config(config)
+}
+
+/// Parses a comma-separated list of sabotage switches, named as `Sabotage`'s fields.
+pub fn parse_sabotage(list: &str) -> Result<Sabotage, String> {
+    let mut sabotage = Sabotage::default();
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        match name {
+            "commit_on_minority_ack" => sabotage.commit_on_minority_ack = true,
+            "ack_before_durable" => sabotage.ack_before_durable = true,
+            "forget_epoch" => sabotage.forget_epoch = true,
+            "sync_without_quorum" => sabotage.sync_without_quorum = true,
+            other => {
+                return Err(format!(
+                    "unknown sabotage {other:?}: expected commit_on_minority_ack, ack_before_durable, forget_epoch or sync_without_quorum"
+                ))
+            }
+        }
+    }
+    Ok(sabotage)
 }

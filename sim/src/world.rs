@@ -11,7 +11,7 @@ use crate::disk::Write;
 pub use crate::fault::{Fault, TimedFault};
 use crate::trace_log::{Sent, TraceHandle};
 use crate::trigger::{Action, SyncHeader, Trigger, Triggers};
-use ensemble::peer::{Input, Output, Peer, PeerConfig, PeerMessage, Persist, Role};
+use ensemble::peer::{Input, Output, Peer, PeerConfig, PeerMessage, Persist, Role, Sabotage};
 use ensemble::{ConnId, ServerId};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -93,6 +93,8 @@ pub struct WorldConfig {
     pub clocks: Vec<Clock>,
     /// Committed txns each peer keeps for DIFFs (the engine's default if `None`); learners further behind get a SNAP.
     pub diff_history_max: Option<usize>,
+    /// Test-only: protocol rules every peer breaks on purpose (all off normally).
+    pub sabotage: Sabotage,
 }
 
 /// The outcome of a run.
@@ -226,6 +228,7 @@ impl World {
             pc.password_seed = config.seed;
             // Unanswered votes are re-sent every 2 s at most, so that runs stay short.
             pc.max_notification_interval_ms = 2_000;
+            pc.sabotage = config.sabotage;
             if let Some(max) = config.diff_history_max {
                 pc.diff_history_max = max;
             }
@@ -543,6 +546,8 @@ impl World {
                 Output::Persist(Persist::Zab { write, persist }) => self.persist(id, Write::Zab(write, persist)),
                 // Snapshots are an optimisation: the disk model keeps the whole log instead.
                 Output::Persist(Persist::Snapshot(_)) => {}
+                // Everything it synced is durable already: the mark can go at once.
+                Output::Persist(Persist::RecordsRestored) => self.nodes.get_mut(&id).expect("node").disk.lost_records = false,
                 Output::Connected { conn, .. } | Output::Reply { conn, .. } | Output::Notify { conn, .. } | Output::Close { conn, .. } => {
                     if let Some(&(client, server)) = self.conns.get(&conn) {
                         if server == id {
@@ -786,6 +791,11 @@ impl World {
                 }
             }
             Fault::Restart { node } => self.restart(ServerId(node)),
+            Fault::CrashAll => {
+                for id in ids.clone() {
+                    self.crash(id);
+                }
+            }
             Fault::RestartAll => {
                 for id in ids {
                     self.restart(id);
@@ -925,7 +935,7 @@ pub fn swarm_config_for(seed: u64, voters: Option<u64>) -> WorldConfig {
     }
     let clients = rng.gen_range(1..=4);
     let clocks = extra_faults(seed, total, horizon, &mut faults);
-    WorldConfig { seed, voters, observers, clients, ops_per_client: 20, network, faults, liveness_bound_ms: 60_000, clocks, diff_history_max: None }
+    WorldConfig { seed, voters, observers, clients, ops_per_client: 20, network, faults, liveness_bound_ms: 60_000, clocks, diff_history_max: None, sabotage: Sabotage::default() }
 }
 
 /// Draws the newer faults of a swarm run into `faults` (kept in time order) and returns the nodes' clocks.
@@ -941,6 +951,7 @@ fn extra_faults(seed: u64, total: u64, horizon: u64, faults: &mut Vec<TimedFault
         return clocks;
     }
     let (bridge_p, torn_p, slow_p, arm_p) = (rng.gen_range(0.0..0.15), rng.gen_range(0.0..0.2), rng.gen_range(0.0..0.2), rng.gen_range(0.0..0.15));
+    let power_p = rng.gen_range(0.0..0.1);
     // A node that loses acknowledged records is beyond ZAB's fault model once
     // a quorum without them can form; one such fault per run keeps that rare.
     let mut corrupt_left = u32::from(rng.gen_bool(0.2));
@@ -957,6 +968,10 @@ fn extra_faults(seed: u64, total: u64, horizon: u64, faults: &mut Vec<TimedFault
             Fault::SlowDisk { node, ms: rng.gen_range(10..500), for_ms: rng.gen_range(500..5_000) }
         } else if x < bridge_p + torn_p + slow_p + arm_p {
             Fault::Arm { trigger: random_trigger(&mut rng) }
+        } else if x < bridge_p + torn_p + slow_p + arm_p + power_p {
+            // A power loss: every node crashes at once, and power comes back a little later.
+            faults.push(TimedFault { at_ms: t + rng.gen_range(50..1_500), fault: Fault::RestartAll });
+            Fault::CrashAll
         } else if corrupt_left > 0 && x > 0.97 {
             corrupt_left -= 1;
             Fault::CorruptRecord { node }

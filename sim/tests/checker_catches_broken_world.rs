@@ -20,6 +20,7 @@ fn corrupted_replica_is_caught() {
             liveness_bound_ms: 30_000,
             clocks: Vec::new(),
             diff_history_max: None,
+        sabotage: Default::default(),
         };
         let v = run_config(config);
         assert!(v.failures.iter().any(|f| f.starts_with("prefix") || f.starts_with("digest")), "seed {seed}: corruption went unnoticed: {:?}", v.failures);
@@ -40,6 +41,7 @@ fn the_same_world_without_corruption_passes() {
         liveness_bound_ms: 30_000,
         clocks: Vec::new(),
         diff_history_max: None,
+        sabotage: Default::default(),
     };
     let v = run_config(config);
     assert!(v.passed(), "{:?}", v.failures);
@@ -65,6 +67,7 @@ fn wiped_majority_is_caught() {
         liveness_bound_ms: 30_000,
         clocks: Vec::new(),
         diff_history_max: None,
+        sabotage: Default::default(),
     };
     let v = run_config(config);
     assert!(v.failures.iter().any(|f| f.starts_with("never-lost") || f.starts_with("prefix") || f.starts_with("digest")), "lost writes went unnoticed: {:?}", v.failures);

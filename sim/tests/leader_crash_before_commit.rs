@@ -6,12 +6,14 @@
 //! each in the simulator and judges it with the same checkers as every other
 //! run (never-lost, one common prefix, linearizable, one leader per epoch,
 //! liveness after healing). Also proves the property is neither vacuous (the
-//! trigger really fires) nor blind (a broken disk makes it fail, and the
-//! failure is written out as a scenario that replays).
+//! trigger really fires) nor blind (an engine that commits on a minority ack,
+//! or a disk that loses acknowledged writes, makes it fail, and the failure
+//! is written out as a scenario that replays).
 //!
 //! `PROPTEST_CASES=N` runs N cases instead of the 64 CI runs; the RNG is fixed,
 //! so every run of the test draws the same cases.
 
+use ensemble::peer::Sabotage;
 use ensemble_sim::scenario::run_config;
 use ensemble_sim::{Fault, NetworkConfig, Scenario, TimedFault, Trigger, Verdict, WorldConfig};
 use proptest::prelude::*;
@@ -101,6 +103,7 @@ impl Case {
             liveness_bound_ms: 30_000,
             clocks: Vec::new(),
             diff_history_max: None,
+            sabotage: Sabotage::default(),
         }
     }
 }
@@ -137,9 +140,13 @@ fn case_strategy() -> impl Strategy<Value = Case> {
         .prop_map(|(seed, voters, observers, clients, ops_per_client, arm_at_ms, acks, steps)| Case { seed, voters, observers, clients, ops_per_client, arm_at_ms, acks, steps })
 }
 
-/// A runner with a fixed generator seed and `cases` cases (or `PROPTEST_CASES`).
+/// Cases for the main property: `PROPTEST_CASES` if set, else `CASES_DEFAULT`.
+fn cases_wanted() -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(CASES_DEFAULT)
+}
+
+/// A runner with a fixed generator seed and `cases` cases.
 fn runner(cases: u32) -> TestRunner {
-    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(cases);
     let config = Config { cases, failure_persistence: None, max_shrink_iters: 200, ..Config::default() };
     TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &GENERATOR_SEED))
 }
@@ -182,6 +189,12 @@ fn describe(v: &Verdict) -> String {
 /// Leaves the drawn world as it is.
 fn unchanged(_: &mut WorldConfig) {}
 
+/// Breaks the engine on purpose: the leader commits a proposal as soon as one
+/// server (itself) acked it, so a leader crash can take acknowledged writes along.
+fn commit_on_minority_ack(config: &mut WorldConfig) {
+    config.sabotage.commit_on_minority_ack = true;
+}
+
 /// Erases the disks of a majority of voters late in the run, after the quorum
 /// that holds the acknowledged writes was cut off from the rest: a disk
 /// that loses what it reported durable is outside ZAB's fault model, and the
@@ -204,10 +217,11 @@ fn wipe_majority(config: &mut WorldConfig) {
 #[test]
 fn leader_crash_before_commit_keeps_acknowledged_writes() {
     let fired = AtomicUsize::new(0);
-    if let Err((path, reason)) = check_property(CASES_DEFAULT, unchanged, &fired) {
+    let cases = cases_wanted();
+    if let Err((path, reason)) = check_property(cases, unchanged, &fired) {
         panic!("a drawn interleaving failed the checkers:\n{reason}\nwrote the smallest failing case to {path}\n  replay: cargo run --release -p ensemble-sim -- run {path}");
     }
-    let cases = runner(CASES_DEFAULT).config().cases as usize;
+    let cases = cases as usize;
     let fired = fired.load(Ordering::Relaxed);
     eprintln!("{cases} cases passed; leader_acked fired {fired} times");
     assert!(fired >= cases / 4, "leader_acked fired only {fired} times in {cases} cases: the generator misses the window it is for");
@@ -227,5 +241,20 @@ fn the_property_fails_when_disks_lose_acknowledged_writes() {
     let v = run_config(scenario.config());
     assert!(!v.passed(), "the written case {path} does not replay the failure");
     assert!(scenario.matches(&v), "{path} expects a failure");
+    std::fs::remove_file(&path).ok();
+}
+
+// The same property, on an engine sabotaged to commit on a minority ack, fails
+// within the 64 drawn cases, and the written case replays the failure
+// (the scenario file carries the sabotage switch).
+#[test]
+fn the_property_fails_when_the_leader_commits_on_a_minority_ack() {
+    let fired = AtomicUsize::new(0);
+    let (path, reason) = check_property(64, commit_on_minority_ack, &fired).expect_err("committing on a minority ack went unnoticed");
+    eprintln!("caught, smallest case {path}:\n{}", reason.lines().take(3).collect::<Vec<_>>().join("\n"));
+    let scenario = Scenario::load(&path).expect("the written case parses");
+    assert!(scenario.sabotage.commit_on_minority_ack, "{path} lost the sabotage switch");
+    let v = run_config(scenario.config());
+    assert!(!v.passed(), "the written case {path} does not replay the failure: {reason}");
     std::fs::remove_file(&path).ok();
 }

@@ -50,7 +50,14 @@ pub struct ElectionConfig {
     pub finalize_wait_ms: u64,
     /// The longest wait between re-sends of my vote while looking.
     pub max_notification_interval_ms: u64,
+    /// A voter that lost records it may have acked abstains: it neither votes
+    /// nor counts itself, tells others a vote for nobody, and follows only a
+    /// leader that a quorum of the others already follows.
+    pub abstain: bool,
 }
+
+/// The leader an abstaining voter names: no server, so no looking peer counts it.
+pub const NOBODY: ServerId = ServerId(0);
 
 impl ElectionConfig {
     /// ZooKeeper's timings for server `server_id` of this ensemble.
@@ -61,6 +68,7 @@ impl ElectionConfig {
             observers,
             finalize_wait_ms: FINALIZE_WAIT_MS,
             max_notification_interval_ms: MAX_NOTIFICATION_INTERVAL_MS,
+            abstain: false,
         }
     }
 }
@@ -136,7 +144,7 @@ impl<R: ElectionRules> Election<R> {
         assert!(config.max_notification_interval_ms >= config.finalize_wait_ms, "max notification interval below the finalize wait");
         let own_vote = Vote::new(me, last_zxid, current_epoch);
         Election {
-            is_observer: config.observers.contains(&me),
+            is_observer: config.observers.contains(&me) || config.abstain,
             notification_interval_ms: config.finalize_wait_ms,
             config,
             rules,
@@ -231,6 +239,25 @@ impl<R: ElectionRules> Election<R> {
         self.settle(vote, state);
     }
 
+    /// Ends abstaining once this voter's log is whole again (it completed a
+    /// sync with an established leader): from now on it votes.
+    pub fn stop_abstaining(&mut self) {
+        if !self.config.abstain {
+            return;
+        }
+        self.config.abstain = false;
+        self.is_observer = false;
+        self.received.clear();
+        if self.state == ServerState::Looking {
+            self.propose(self.vote);
+        }
+    }
+
+    /// Whether this voter abstains (see `ElectionConfig::abstain`).
+    pub fn is_abstaining(&self) -> bool {
+        self.config.abstain
+    }
+
     /// My role: Looking until decided.
     pub fn state(&self) -> ServerState {
         self.state
@@ -262,7 +289,7 @@ impl<R: ElectionRules> Election<R> {
     /// On a broken invariant: a bug in the election.
     pub fn check_invariants(&self) {
         let me = self.config.server_id;
-        assert_eq!(self.is_observer, self.config.observers.contains(&me));
+        assert_eq!(self.is_observer, self.config.observers.contains(&me) || self.config.abstain);
         assert_eq!(self.own_vote.leader, me, "my own vote is not for me");
         let mut destinations = BTreeSet::new();
         for out in &self.outputs {
@@ -368,6 +395,10 @@ impl<R: ElectionRules> Election<R> {
 
     /// A looking voter's notification: adopt a newer round or a better vote, then count.
     fn receive_looking(&mut self, now_ms: u64, from: ServerId, n: Notification) {
+        if self.config.abstain {
+            // An abstaining voter adopts no vote: agreeing would be voting.
+            return;
+        }
         if n.election_round > self.round {
             // A newer round restarts the tally, and my proposal goes back to the
             // better of its vote and my own: whatever I adopted in the old round
@@ -450,7 +481,12 @@ impl<R: ElectionRules> Election<R> {
 
     /// Queues my current vote for `to`, replacing an older one still queued for it.
     fn reply(&mut self, to: ServerId) {
-        let notification = Notification { vote: self.vote, election_round: self.round, state: self.state, sender: self.config.server_id };
+        let notification = if self.config.abstain {
+            // Looking, for nobody: settled peers answer whom they follow, looking ones count nothing.
+            Notification { vote: Vote::new(NOBODY, Zxid::ZERO, Epoch(0)), election_round: self.round, state: ServerState::Looking, sender: self.config.server_id }
+        } else {
+            Notification { vote: self.vote, election_round: self.round, state: self.state, sender: self.config.server_id }
+        };
         self.outputs.retain(|out| !matches!(out, ElectionOutput::Send { to: queued, .. } if *queued == to));
         self.outputs.push_back(ElectionOutput::Send { to, notification });
     }
@@ -470,7 +506,7 @@ impl<R: ElectionRules> Election<R> {
     }
 
     fn role_for(&self, leader: ServerId) -> ServerState {
-        if self.is_observer {
+        if self.config.observers.contains(&self.config.server_id) {
             ServerState::Observing
         } else if leader == self.config.server_id {
             ServerState::Leading

@@ -61,6 +61,10 @@ pub struct RecoveredState {
     pub accepted_epoch: Epoch,
     /// The epoch of the last leader it completed a sync with.
     pub current_epoch: Epoch,
+    /// Whether the host cut records that had been durable (a corrupt record in
+    /// the middle of the log): this server may have acked txns it no longer
+    /// holds, so it must not vote until a leader elected without it synced it.
+    pub lost_records: bool,
 }
 
 /// A peer's role, as ZooKeeper's `ServerState` names it.
@@ -226,6 +230,7 @@ impl Peer {
         assert!(self.quorum.is_member(me), "server {} is not a member of its ensemble", me.0);
         let mut config = ElectionConfig::new(me, self.config.voters.clone(), self.config.observers.clone());
         config.max_notification_interval_ms = self.config.max_notification_interval_ms.max(config.finalize_wait_ms);
+        config.abstain = self.lost_records && self.config.voters.contains(&me);
         let mut election = Election::new(config, self.disk_last_zxid(), self.current_epoch);
         election.start(now_ms);
         self.election = Some(election);
@@ -248,8 +253,19 @@ impl Peer {
     fn issue_write(&mut self, epoch: Epoch, persist: crate::zab::Persist) -> WriteId {
         let write = WriteId { epoch, seq: self.next_write_seq };
         self.next_write_seq += 1;
+        let persist = self.sabotaged(persist);
         self.outputs.push_back(Output::Persist(Persist::Zab { write, persist }));
         write
+    }
+
+    /// Test-only: with `forget_epoch`, an epoch write becomes an empty one that the engine still waits for.
+    fn sabotaged(&self, persist: crate::zab::Persist) -> crate::zab::Persist {
+        match persist {
+            crate::zab::Persist::AcceptedEpoch(_) | crate::zab::Persist::CurrentEpoch(_) if self.config.sabotage.forget_epoch => {
+                crate::zab::Persist::Txns(Vec::new())
+            }
+            other => other,
+        }
     }
 
     pub(super) fn drain_election(&mut self) {
@@ -306,7 +322,9 @@ impl Peer {
             snapshot_zxid: self.snapshot_zxid.min(self.disk_last_zxid()),
         };
         let role = if observer { LearnerRole::Observer } else { LearnerRole::Follower };
-        let sync = LearnerSync::new(LearnerConfig::new(role), disk, self.next_write_seq);
+        let mut learner_config = LearnerConfig::new(role);
+        learner_config.ack_before_durable = self.config.sabotage.ack_before_durable;
+        let sync = LearnerSync::new(learner_config, disk, self.next_write_seq);
         self.role = RoleState::Learning(Box::new(LearnerState {
             leader,
             observer,
@@ -828,6 +846,7 @@ impl Peer {
                         crate::zab::Persist::Txns(txns) => self.disk_tail.extend(txns.iter().cloned()),
                         crate::zab::Persist::AcceptedEpoch(_) | crate::zab::Persist::CurrentEpoch(_) => {}
                     }
+                    let persist = self.sabotaged(persist);
                     self.outputs.push_back(Output::Persist(Persist::Zab { write, persist }));
                 }
                 LearnerOutput::RebuildTree { zxid } => {
@@ -858,6 +877,14 @@ impl Peer {
                 LearnerOutput::UpToDate => {
                     // The leader is established: the history synced so far is committed for good.
                     self.settle_disk_base();
+                    if self.lost_records {
+                        // A leader elected without my vote gave me its whole history, durably: my log is whole again.
+                        self.lost_records = false;
+                        if let Some(e) = self.election.as_mut() {
+                            e.stop_abstaining();
+                        }
+                        self.outputs.push_back(Output::Persist(Persist::RecordsRestored));
+                    }
                     let zxid = self.disk_last_zxid();
                     let RoleState::Learning(l) = &mut self.role else { return };
                     let state = if l.observer { ServerState::Observing } else { ServerState::Following };
@@ -933,7 +960,11 @@ impl Peer {
         let zxid = self.last_proposed.max(self.tree.last_zxid());
         let RoleState::Leading(l) = &mut self.role else { return };
         let Some(epoch) = l.established else { return };
-        l.sync_rounds.insert(id, SyncRound { zxid, acks: [me].into(), requester });
+        let mut acks: BTreeSet<ServerId> = [me].into();
+        if self.config.sabotage.sync_without_quorum {
+            acks.extend(self.config.voters.iter().copied());
+        }
+        l.sync_rounds.insert(id, SyncRound { zxid, acks, requester });
         let voters: Vec<ServerId> = l.learners.iter().filter(|(_, h)| h.synced && !h.observer).map(|(id, _)| *id).collect();
         for to in voters {
             self.send_to(to, QuorumMessage::SyncRequest { epoch, id });

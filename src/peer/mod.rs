@@ -92,9 +92,11 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 mod ensemble;
+mod sabotage;
 
 use ensemble::RoleState;
 pub use ensemble::{RecoveredState, Role};
+pub use sabotage::Sabotage;
 
 /// Settings of one peer.
 #[derive(Clone, Debug)]
@@ -133,6 +135,8 @@ pub struct PeerConfig {
     pub diff_history_max: usize,
     /// The longest wait between re-sends of an unanswered election vote (maxNotificationInterval).
     pub max_notification_interval_ms: u64,
+    /// Test-only: protocol rules to break on purpose (all off; the runtime never sets one).
+    pub sabotage: Sabotage,
 }
 
 impl PeerConfig {
@@ -156,6 +160,7 @@ impl PeerConfig {
             sync_limit_ticks: 5,
             diff_history_max: 1_000,
             max_notification_interval_ms: crate::election::MAX_NOTIFICATION_INTERVAL_MS,
+            sabotage: Sabotage::default(),
         }
     }
 
@@ -233,6 +238,10 @@ pub enum Persist {
         /// What to write.
         persist: zab::Persist,
     },
+    /// This server recovered with `RecoveredState::lost_records` and has since
+    /// synced its whole history from an established leader, durably: the host
+    /// may drop its lost-records mark (nothing to report back).
+    RecordsRestored,
 }
 
 /// An event for the peer.
@@ -479,6 +488,8 @@ pub struct Peer {
     next_sync_id: u64,
     /// Reconnects on a learner waiting for the leader's REVALIDATE answer.
     revalidating: BTreeMap<ConnId, (ConnectRequest, i32)>,
+    /// The host cut durable records at recovery: abstain from elections until synced (see `RecoveredState::lost_records`).
+    lost_records: bool,
 }
 
 impl Peer {
@@ -486,7 +497,7 @@ impl Peer {
     /// the last one it holds.
     pub fn new(config: PeerConfig, tree: DataTree, now_ms: u64) -> Peer {
         let epoch = tree.last_zxid().epoch;
-        Peer::recover(config, RecoveredState { snapshot: tree, log: Vec::new(), accepted_epoch: epoch, current_epoch: epoch }, now_ms)
+        Peer::recover(config, RecoveredState { snapshot: tree, log: Vec::new(), accepted_epoch: epoch, current_epoch: epoch, lost_records: false }, now_ms)
     }
 
     /// A peer that recovered `state` from its disk. Standalone, it leads at
@@ -537,6 +548,7 @@ impl Peer {
             syncs: BTreeMap::new(),
             next_sync_id: 1,
             revalidating: BTreeMap::new(),
+            lost_records: state.lost_records,
         };
         // A log longer than the DIFF history keeps only its newest part for DIFFs.
         peer.trim_history();
@@ -895,7 +907,14 @@ impl Peer {
         self.outputs.push_back(Output::Persist(Persist::Txn(txn.clone())));
         self.disk_tail.push_back(txn.clone());
         self.broadcast_proposal(&txn);
-        self.proposals.push_back(Proposal { txn, origin, acks: BTreeSet::new() });
+        let mut acks = BTreeSet::new();
+        if self.config.sabotage.ack_before_durable {
+            acks.insert(self.config.server_id);
+        }
+        self.proposals.push_back(Proposal { txn, origin, acks });
+        if self.config.sabotage.ack_before_durable {
+            self.commit_ready();
+        }
     }
 
     /// The host synced the log up to `zxid`: that is this server's ACK.
@@ -909,7 +928,8 @@ impl Peer {
 
     /// Commits proposals at the head of the queue that a quorum acknowledged, in zxid order.
     fn commit_ready(&mut self) {
-        while self.proposals.front().is_some_and(|p| self.quorum.is_quorum(&p.acks)) {
+        let minority = self.config.sabotage.commit_on_minority_ack;
+        while self.proposals.front().is_some_and(|p| self.quorum.is_quorum(&p.acks) || (minority && !p.acks.is_empty())) {
             let proposal = self.proposals.pop_front().expect("front");
             self.broadcast_commit(&proposal.txn);
             self.commit(proposal.txn, proposal.origin);

@@ -100,6 +100,10 @@ pub struct ServerConfig {
     pub servers: Vec<QuorumServer>,
     /// This server's id, from `<dataDir>/myid`; set by [`load_zoo_cfg`] when `servers` is not empty.
     pub my_id: Option<ServerId>,
+    /// `peerType`: the role this server's operator says it has. As in ZooKeeper,
+    /// its own `server.N` line decides (`:observer` makes an observer); a
+    /// `peerType` that disagrees with that line leaves a warning.
+    pub peer_type: Option<LearnerType>,
     /// `superDigest` (ensemble extension): `user:base64(sha1(user:password))` that may do anything.
     pub super_digest: Option<String>,
     /// `znode.container.checkIntervalMs` (a system property in ZooKeeper): how often
@@ -135,6 +139,16 @@ pub enum LearnerType {
     Participant,
     /// Receives committed transactions but never votes.
     Observer,
+}
+
+impl LearnerType {
+    /// The name zoo.cfg uses for it.
+    pub fn name(self) -> &'static str {
+        match self {
+            LearnerType::Participant => "participant",
+            LearnerType::Observer => "observer",
+        }
+    }
 }
 
 /// Why a configuration could not be used; the message names the file, line, key and fault.
@@ -246,6 +260,7 @@ impl Default for ServerConfig {
             global_outstanding_limit: 1000,
             servers: Vec::new(),
             my_id: None,
+            peer_type: None,
             super_digest: None,
             container_check_interval_ms: 60_000,
             warnings: Vec::new(),
@@ -372,6 +387,19 @@ impl Parsed {
             }
             self.config.client_port_address = Some(address.clone());
         }
+        if let Some(peer_type) = self.config.peer_type {
+            if peer_type != me.role {
+                // ZooKeeper logs "Peer type from servers list (...) doesn't match
+                // peerType (...). Defaulting to servers list." and goes on.
+                self.config.warnings.push(format!(
+                    "{} line {}: peerType: {} disagrees with this server's line {key} ({}); the server line decides",
+                    self.file,
+                    self.lines["peerType"],
+                    peer_type.name(),
+                    me.role.name()
+                ));
+            }
+        }
         self.config.my_id = Some(my_id);
         Ok(self.config)
     }
@@ -487,6 +515,7 @@ impl Parser {
             "globalOutstandingLimit" => {
                 config.global_outstanding_limit = parse_positive(value, u32::MAX as u64).map_err(fail)? as u32
             }
+            "peerType" => config.peer_type = Some(parse_peer_type(value).map_err(fail)?),
             "superDigest" => config.super_digest = Some(parse_super_digest(value).map_err(fail)?),
             "znode.container.checkIntervalMs" => {
                 config.container_check_interval_ms = parse_positive(value, u32::MAX as u64).map_err(fail)?
@@ -627,7 +656,7 @@ fn split_property(content: &str) -> (&str, &str) {
 /// Every key this server acts on, as a zoo.cfg spells it. `extendedTypesEnabled`
 /// and `zookeeper.extendedTypesEnabled` are one setting (ZooKeeper reads it as a
 /// system property, which the zoo.cfg key sets).
-const USED_KEYS: [&str; 19] = [
+const USED_KEYS: [&str; 20] = [
     "clientPort",
     "clientPortAddress",
     "dataDir",
@@ -647,6 +676,7 @@ const USED_KEYS: [&str; 19] = [
     "globalOutstandingLimit",
     "superDigest",
     "znode.container.checkIntervalMs",
+    "peerType",
 ];
 
 /// The canonical name of a known key, `None` for an unknown one.
@@ -659,11 +689,6 @@ fn canonical_key(key: &str) -> Option<&'static str> {
 
 /// A known key close to an unknown one (a different case, or at most two edits away).
 fn suggest_key(key: &str) -> Option<&'static str> {
-    if key == "peerType" {
-        // Not a typo, but the old way to make an observer; ignoring it would make
-        // the server vote, so it is refused, and the hint points at the new way.
-        return Some("server.N=host:quorumPort:electionPort:observer");
-    }
     let known = USED_KEYS;
     let candidates = known.iter().chain(IGNORED_KEYS.iter());
     let mut best: Option<(usize, &'static str)> = None;
@@ -693,6 +718,15 @@ fn edit_distance(a: &str, b: &str) -> usize {
         previous = current;
     }
     previous[b.len()]
+}
+
+/// Parses `peerType` as ZooKeeper does: `observer` or `participant`, in any case.
+fn parse_peer_type(value: &str) -> Result<LearnerType, String> {
+    match value.to_ascii_lowercase().as_str() {
+        "observer" => Ok(LearnerType::Observer),
+        "participant" => Ok(LearnerType::Participant),
+        _ => Err(format!("expected observer or participant, got \"{value}\"")),
+    }
 }
 
 /// Parses one `server.N` value.
@@ -1048,8 +1082,6 @@ server.5=zk5:2888:3888;192.168.0.5:2184
         assert_eq!(message, "zoo.cfg line 4: unknown key \"tickTme\" (did you mean \"tickTime\"?)");
         let message = error_at("ticktime=2000", 1, "ticktime");
         assert!(message.contains("\"tickTime\""), "{message}");
-        let message = error_at("tickTime=2000\npeerType=observer", 2, "peerType");
-        assert!(message.contains(":observer"), "{message}");
         let message = error_at("dynamicConfigFile=/etc/zk/zoo.cfg.dynamic", 1, "dynamicConfigFile");
         assert!(!message.contains("did you mean"), "{message}");
     }
@@ -1185,6 +1217,34 @@ server.5=zk5:2888:3888;192.168.0.5:2184
         let error = load_zoo_cfg(&cfg_path).unwrap_err();
         assert_eq!((error.line(), error.key()), (Some(3), Some("server.2")), "{error}");
         assert!(error.to_string().starts_with(&format!("{} line 3", cfg_path.display())), "{error}");
+    }
+
+    #[test]
+    fn peer_type_is_read_and_the_server_line_decides() {
+        // peerType takes ZooKeeper's two values in any case; the server's own line decides its
+        // role, and a peerType that disagrees with it leaves a warning naming both.
+        assert_eq!(parse_zoo_cfg("peerType=Observer").unwrap().peer_type, Some(LearnerType::Observer));
+        assert_eq!(parse_zoo_cfg("peerType=participant").unwrap().peer_type, Some(LearnerType::Participant));
+        let message = error_at("tickTime=2000\npeerType=watcher", 2, "peerType");
+        assert!(message.contains("observer or participant"), "{message}");
+
+        let scratch = Scratch::new("peertype");
+        let data_dir = scratch.0.join("data");
+        fs::create_dir_all(&data_dir).unwrap();
+        fs::write(data_dir.join("myid"), "4\n").unwrap();
+        let cfg_path = scratch.0.join("zoo.cfg");
+        let servers = "server.1=h1:2888:3888\nserver.2=h2:2888:3888\nserver.3=h3:2888:3888\n";
+        let load = |peer_type: &str, role: &str| {
+            let text = format!("dataDir={}\npeerType={peer_type}\n{servers}server.4=h4:2888:3888{role}\n", data_dir.display());
+            fs::write(&cfg_path, text).unwrap();
+            load_zoo_cfg(&cfg_path).unwrap()
+        };
+        let config = load("observer", ":observer");
+        assert_eq!(config.my_server().unwrap().role, LearnerType::Observer);
+        assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+        let config = load("observer", "");
+        assert_eq!(config.my_server().unwrap().role, LearnerType::Participant);
+        assert!(config.warnings[0].contains("line 2: peerType: observer disagrees with this server's line server.4 (participant)"), "{:?}", config.warnings);
     }
 
     #[test]

@@ -126,6 +126,8 @@ impl<F: FnMut(DiskEvent)> State<F> {
                 }
                 self.log.roll()?;
             }
+            // Recovery refuses a log with a corrupt record in the middle, so this server never starts with lost records.
+            Persist::RecordsRestored => {}
             Persist::Zab { write, persist } => match persist {
                 zab::Persist::Txns(txns) => {
                     self.log.append(&txns)?;
@@ -142,6 +144,8 @@ impl<F: FnMut(DiskEvent)> State<F> {
                     (self.on_event)(DiskEvent::WriteDurable { write });
                 }
                 zab::Persist::Truncate { zxid } => {
+                    // Logged so that an operator (and the process tests) can tell how a learner synced.
+                    tracing::info!(%zxid, "TRUNC from the leader: cutting the log back");
                     self.make_durable()?;
                     // A background snapshot still being written must not land after the cut.
                     self.join_snapshots();
@@ -150,9 +154,10 @@ impl<F: FnMut(DiskEvent)> State<F> {
                     (self.on_event)(DiskEvent::WriteDurable { write });
                 }
                 zab::Persist::Snapshot(tree) => {
+                    let zxid = tree.last_zxid();
+                    tracing::info!(%zxid, nodes = tree.node_count(), "SNAP from the leader: replacing the local state");
                     self.make_durable()?;
                     self.join_snapshots();
-                    let zxid = tree.last_zxid();
                     // Nothing logged above the snapshot may replay on top of it, and no
                     // newer snapshot may shadow it; older log records are skipped on
                     // recovery because they are at or below its zxid.

@@ -50,7 +50,19 @@ pub struct Report {
     pub ephemerals: Vec<(i64, Vec<String>)>,
     /// Watched paths per connection session, for wchc.
     pub watches_by_session: Vec<(i64, BTreeSet<String>)>,
+    /// The server is not serving clients: it has no leader yet, or is still
+    /// syncing with it, or lost its quorum.
+    pub not_serving: bool,
 }
+
+/// What ZooKeeper answers, instead of the report, while it is not serving.
+pub const NOT_SERVING: &str = "This ZooKeeper instance is not currently serving requests\n";
+
+/// The words ZooKeeper 3.8 answers with [`NOT_SERVING`] while it is not
+/// serving; `ruok`, `envi` and the trace-mask words answer as usual, and
+/// `isro` answers `null`.
+const WORDS_NEEDING_A_SERVING_SERVER: [&str; 13] =
+    ["conf", "cons", "crst", "dirs", "dump", "hash", "mntr", "srst", "srvr", "stat", "wchc", "wchp", "wchs"];
 
 /// Whether `word` is a known four-letter word.
 pub fn is_four_letter_word(word: &[u8]) -> bool {
@@ -61,6 +73,14 @@ pub fn is_four_letter_word(word: &[u8]) -> bool {
 pub fn respond(word: &str, whitelist: &BTreeSet<String>, report: &Report) -> String {
     if !whitelist.contains(word) {
         return format!("{word} is not executed because it is not in the whitelist.\n");
+    }
+    if report.not_serving {
+        if word == "isro" {
+            return "null".to_string();
+        }
+        if WORDS_NEEDING_A_SERVING_SERVER.contains(&word) {
+            return NOT_SERVING.to_string();
+        }
     }
     match word {
         "ruok" => "imok".to_string(),
@@ -211,6 +231,18 @@ mod tests {
         assert_eq!(lines[1], "Latency min/avg/max: 0/0.0000/0");
         assert_eq!(&lines[6..], ["Zxid: 0x0", "Mode: standalone", "Node count: 5"]);
         assert_eq!(respond("ruok", &all, &report), "imok");
+    }
+
+    // While not serving, the report words say so as ZooKeeper does; ruok still says imok and isro says null.
+    #[test]
+    fn not_serving() {
+        let report = Report { mode: "looking".into(), not_serving: true, ..Default::default() };
+        let all: BTreeSet<String> = ALL_WORDS.iter().map(|s| s.to_string()).collect();
+        for word in ["srvr", "stat", "mntr", "cons", "dump"] {
+            assert_eq!(respond(word, &all, &report), NOT_SERVING, "{word}");
+        }
+        assert_eq!(respond("ruok", &all, &report), "imok");
+        assert_eq!(respond("isro", &all, &report), "null");
     }
 
     // A word outside the whitelist is refused with ZooKeeper's sentence.

@@ -248,7 +248,7 @@ fn recovered_state(config: &ServerConfig, log_txns: &[crate::txn::Txn], last_zxi
     let log = log_txns.iter().filter(|t| t.zxid > snapshot_zxid).cloned().collect();
     let current_epoch = storage::read_epoch(&config.data_dir, storage::CURRENT_EPOCH_FILE).map_err(to_io)?.unwrap_or(last_zxid.epoch);
     let accepted_epoch = storage::read_epoch(&config.data_dir, storage::ACCEPTED_EPOCH_FILE).map_err(to_io)?.unwrap_or(current_epoch);
-    Ok(RecoveredState { snapshot, log, accepted_epoch, current_epoch })
+    Ok(RecoveredState { snapshot, log, accepted_epoch, current_epoch, lost_records: false })
 }
 
 /// The session password seed of an ensemble member. Every member must use the
@@ -484,6 +484,7 @@ fn build_report(peer: &Peer, standalone: bool, conns: &BTreeMap<ConnId, ConnHand
         conf,
         ephemerals,
         watches_by_session,
+        not_serving: !standalone && peer.serving_epoch().is_none(),
     }
 }
 

@@ -230,12 +230,14 @@ pub struct LearnerConfig {
     pub role: LearnerRole,
     /// Transactions logged but not yet applied (or ACKs not yet sent) before the sync is refused.
     pub pending_txns_max: usize,
+    /// Test-only sabotage: ACK proposals before they are durable.
+    pub ack_before_durable: bool,
 }
 
 impl LearnerConfig {
     /// The default bound for this role.
     pub fn new(role: LearnerRole) -> LearnerConfig {
-        LearnerConfig { role, pending_txns_max: 100_000 }
+        LearnerConfig { role, pending_txns_max: 100_000, ack_before_durable: false }
     }
 }
 
@@ -880,7 +882,7 @@ impl LearnerSync {
         }
         if matches!(self.phase, Phase::AwaitingUpToDate | Phase::Broadcast) {
             while let Some(&(zxid, write)) = self.acks_due.front() {
-                if write > self.durable_seq {
+                if write > self.durable_seq && !self.config.ack_before_durable {
                     break;
                 }
                 self.acks_due.pop_front();
@@ -1187,7 +1189,7 @@ mod tests {
     // The pending bound refuses a sync that would hold more transactions than allowed.
     #[test]
     fn pending_is_bounded() {
-        let mut l = LearnerSync::new(LearnerConfig { role: LearnerRole::Follower, pending_txns_max: 2 }, disk(1, Zxid::ZERO), 1);
+        let mut l = LearnerSync::new(LearnerConfig { role: LearnerRole::Follower, pending_txns_max: 2, ack_before_durable: false }, disk(1, Zxid::ZERO), 1);
         l.handle(QuorumMessage::LeaderInfo { new_epoch: Epoch(1) });
         l.handle(QuorumMessage::Diff { zxid: Zxid::new(1, 3) });
         for c in 1..=3 {

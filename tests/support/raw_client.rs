@@ -5,7 +5,7 @@
 #![allow(dead_code)]
 
 use ensemble::proto::records::ConnectRequest;
-use ensemble::proto::{self, Record, Writer};
+use ensemble::proto::{self, Reader, Record, Writer};
 use ensemble::{SessionId, Zxid};
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
@@ -87,6 +87,45 @@ impl RawClient {
             err: i32::from_be_bytes(body[12..16].try_into().unwrap()),
             body: body[16..].to_vec(),
         })
+    }
+
+    /// Sends a request with opcode `op` whose body is just `path` and a no-watch flag, and waits for its reply.
+    fn path_request(&mut self, xid: i32, op: i32, path: &str) -> io::Result<RawReply> {
+        let mut out = Vec::new();
+        proto::write_frame(&mut out, |b| {
+            let mut w = Writer::new(b);
+            w.int(xid);
+            w.int(op);
+            w.string(path);
+            w.bool(false);
+        });
+        self.stream.write_all(&out)?;
+        let reply = self.read_reply()?;
+        assert_eq!(reply.xid, xid, "replies come in request order");
+        Ok(reply)
+    }
+
+    /// The data of `path` (getData, no watch), or the error code.
+    pub fn get_data(&mut self, xid: i32, path: &str) -> io::Result<Result<Vec<u8>, i32>> {
+        let reply = self.path_request(xid, 4, path)?;
+        if reply.err != 0 {
+            return Ok(Err(reply.err));
+        }
+        let mut r = Reader::new(&reply.body);
+        let data = r.buffer("data").map_err(|e| io::Error::other(e.to_string()))?;
+        Ok(Ok(data.unwrap_or_default()))
+    }
+
+    /// The children of `path` (getChildren, no watch), sorted, or the error code.
+    pub fn get_children(&mut self, xid: i32, path: &str) -> io::Result<Result<Vec<String>, i32>> {
+        let reply = self.path_request(xid, 8, path)?;
+        if reply.err != 0 {
+            return Ok(Err(reply.err));
+        }
+        let mut r = Reader::new(&reply.body);
+        let mut children = r.string_vector("children").map_err(|e| io::Error::other(e.to_string()))?.unwrap_or_default();
+        children.sort();
+        Ok(Ok(children))
     }
 
     /// Whether `path` exists, asked synchronously.

@@ -10,6 +10,7 @@
 //! it as an HTML timeline, and `shrink` minimizes a failing run into a scenario.
 //! `replicas` is the older replica-determinism runner over the state machine.
 
+pub mod bench;
 pub mod check;
 pub mod client;
 pub mod clock;

@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use ensemble::peer::Sabotage;
+use ensemble_sim::bench::{run_bench, FaultMix};
 use ensemble_sim::scenario::{parse_sabotage, run_config, run_seed_sabotaged};
 use ensemble_sim::shrink::{failure_kind, shrink};
 use ensemble_sim::trace::{render_html, render_text, run_traced, TraceOptions};
@@ -49,6 +50,21 @@ enum Command {
         /// Test-only: break the engine on purpose (comma-separated: commit_on_minority_ack, ack_before_durable, forget_epoch, sync_without_quorum).
         #[arg(long, default_value = "", value_parser = parse_sabotage)]
         sabotage: Sabotage,
+    },
+    /// Measure the simulator's speed: seeds/min and simulated s per wall s for a standard workload.
+    Bench {
+        /// Number of seeds.
+        #[arg(long, default_value_t = 200)]
+        seeds: u64,
+        /// First seed.
+        #[arg(long, default_value_t = 1)]
+        first: u64,
+        /// Voters per cluster.
+        #[arg(long, default_value_t = 3)]
+        voters: u64,
+        /// Run without faults instead of with the swarm's fault mix.
+        #[arg(long)]
+        no_faults: bool,
     },
     /// Run one swarm seed and print its trace hash and verdict.
     Replay {
@@ -155,6 +171,10 @@ fn main() -> ExitCode {
                 println!("seed {seed} FAILED: {failure}\n  replay: ensemble-sim replay --seed {seed}{}", replay_flags(voters, sabotage));
             }
             exit(failing.is_empty())
+        }
+        Command::Bench { seeds, first, voters, no_faults } => {
+            println!("{}", run_bench(first, seeds, voters, if no_faults { FaultMix::None } else { FaultMix::Swarm }));
+            ExitCode::SUCCESS
         }
         Command::Replay { seed, voters, sabotage } => {
             let v = run_seed_sabotaged(seed, voters, sabotage);

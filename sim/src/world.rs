@@ -190,7 +190,8 @@ pub struct World {
     /// The cluster-wide checkers' state.
     pub checks: Checks,
     trace: Xxh3,
-    trace_tail: Vec<String>,
+    /// The last lines of the trace with their virtual times, formatted only for the verdict.
+    trace_tail: std::collections::VecDeque<(u64, String)>,
     steps: u64,
     start: u64,
     /// The structured event log, kept only for traced runs.
@@ -256,7 +257,7 @@ impl World {
             history: History::default(),
             checks: Checks::default(),
             trace: Xxh3::new(),
-            trace_tail: Vec::new(),
+            trace_tail: std::collections::VecDeque::new(),
             steps: 0,
             start,
             log: traced.then(|| TraceHandle::new(start)),
@@ -303,7 +304,7 @@ impl World {
         failures.extend(check::fifo::check(&self.history));
         failures.extend(check::watches::check(&self.history));
         Verdict { trace_hash: self.trace.digest(), failures, virtual_ms, steps: self.steps, ok_ops: self.history.ok_count(), error_ops: self.history.count(|o| matches!(o, Outcome::Error(_))), unknown_ops: self.history.count(|o| matches!(o, Outcome::Unknown)),
-            trace_tail: self.trace_tail.clone(),
+            trace_tail: self.trace_tail.iter().map(|(at, line)| format!("{} {line}", at - self.start)).collect(),
             fired: self.triggers.fired.clone(),
             delivered: self.delivered.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
         }
@@ -397,13 +398,13 @@ impl World {
     fn record(&mut self, line: String) {
         self.trace.update(&self.now.to_le_bytes());
         self.trace.update(line.as_bytes());
-        if self.trace_tail.len() >= 20 {
-            self.trace_tail.remove(0);
-        }
-        self.trace_tail.push(format!("{} {line}", self.now - self.start));
         if let Some(log) = &self.log {
             log.lock().line(self.now, &line);
         }
+        if self.trace_tail.len() >= 20 {
+            self.trace_tail.pop_front();
+        }
+        self.trace_tail.push_back((self.now, line));
     }
 
     fn handle_event(&mut self, event: Event) {

@@ -402,6 +402,11 @@ pub(crate) fn on_output(w: &mut World, c: usize, conn: ConnId, output: Output) {
             entry.outcome = outcome;
             entry.observed = observed;
             entry.completed_ms = Some(now);
+            let acked_write = entry.op.is_write() && matches!(entry.outcome, Outcome::Ok(_));
+            if acked_write {
+                w.on_write_acked(c, index);
+            }
+            let entry = &w.history.entries[index];
             if entry.op == Op::CloseSession {
                 // The server closes the connection after this reply; the next operation needs a new session.
                 drop_conn(w, c, conn, server);

@@ -50,6 +50,16 @@ pub enum Fault {
     },
     /// Cut the current leader off from everyone.
     IsolateLeader,
+    /// Like `Partition`, but silent: packets are dropped with no connection
+    /// reset (as when a switch dies), so nobody hears of it until its own
+    /// timers say so; the connections break only when it heals.
+    SilentPartition {
+        /// The groups; nodes not named form one more group.
+        groups: Vec<Vec<u64>>,
+    },
+    /// Like `IsolateLeader`, but silent (see `SilentPartition`): the leader may
+    /// believe it leads for a while after the others elected another.
+    SilentIsolateLeader,
     /// Remove every partition.
     Heal,
     /// Stop a node (no ticks, no deliveries) for a while; its messages queue.

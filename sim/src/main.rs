@@ -108,6 +108,9 @@ enum Command {
         /// Print every line of the text trace to stdout instead of writing HTML.
         #[arg(long)]
         text: bool,
+        /// The sabotage switches, if the swarm run used some.
+        #[arg(long, default_value = "", value_parser = parse_sabotage)]
+        sabotage: Sabotage,
     },
     /// Shrink a failing swarm seed or scenario to the fewest faults, clients and nodes that still fail the same way, and write it as a scenario.
     Shrink {
@@ -122,6 +125,9 @@ enum Command {
         /// Where to write the scenario (default scenarios/shrunk_SEED.toml, or NAME_shrunk.toml beside the file).
         #[arg(long)]
         out: Option<String>,
+        /// The sabotage switches, if the swarm run used some.
+        #[arg(long, default_value = "", value_parser = parse_sabotage)]
+        sabotage: Sabotage,
     },
 }
 
@@ -194,8 +200,8 @@ fn main() -> ExitCode {
             println!("expected: {}", scenario.expect);
             exit(scenario.matches(&v))
         }
-        Command::Trace { path, seed, voters, out, from_ms, to_ms, pings, text } => {
-            let (scenario, origin) = match load_run(path, seed, voters) {
+        Command::Trace { path, seed, voters, out, from_ms, to_ms, pings, text, sabotage } => {
+            let (scenario, origin) = match load_run(path, seed, voters, sabotage) {
                 Ok(x) => x,
                 Err(e) => {
                     eprintln!("{e}");
@@ -219,12 +225,12 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Command::Shrink { path, seed, voters, out } => {
+        Command::Shrink { path, seed, voters, out, sabotage } => {
             let out = out.unwrap_or_else(|| match (&path, seed) {
                 (Some(p), _) => format!("{}_shrunk.toml", p.trim_end_matches(".toml")),
                 (None, s) => format!("scenarios/shrunk_{}.toml", s.unwrap_or(0)),
             });
-            let (scenario, origin) = match load_run(path, seed, voters) {
+            let (scenario, origin) = match load_run(path, seed, voters, sabotage) {
                 Ok(x) => x,
                 Err(e) => {
                     eprintln!("{e}");
@@ -262,12 +268,14 @@ fn main() -> ExitCode {
 }
 
 /// The run a `trace` or `shrink` command names: a scenario file, or a swarm seed as a scenario.
-fn load_run(path: Option<String>, seed: Option<u64>, voters: Option<u64>) -> Result<(Scenario, String), String> {
+fn load_run(path: Option<String>, seed: Option<u64>, voters: Option<u64>, sabotage: Sabotage) -> Result<(Scenario, String), String> {
     match (path, seed) {
         (Some(path), None) => Ok((Scenario::load(&path)?, path)),
         (None, Some(seed)) => {
-            let origin = format!("swarm seed {seed}{}", voters.map_or(String::new(), |v| format!(" with {v} voters")));
-            Ok((Scenario::from_config(&swarm_config_for(seed, voters), origin.clone(), "fail"), origin))
+            let origin = format!("swarm seed {seed}{}", replay_flags(voters, sabotage).replace(" --", ", --"));
+            let mut config = swarm_config_for(seed, voters);
+            config.sabotage = sabotage;
+            Ok((Scenario::from_config(&config, origin.clone(), "fail"), origin))
         }
         _ => Err("name a scenario file or --seed, not both".to_string()),
     }

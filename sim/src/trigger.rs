@@ -47,6 +47,19 @@ pub enum Trigger {
         #[serde(default)]
         leader: bool,
     },
+    /// A power loss the moment a client is told a write succeeded: every node
+    /// crashes at once, losing whatever it had not reported durable, and power
+    /// comes back `restart_after_ms` later. An acknowledged write must be
+    /// durable on a quorum by then.
+    PowerLossAfterAck {
+        /// How long the power stays off.
+        #[serde(default = "default_power_off_ms")]
+        restart_after_ms: u64,
+    },
+}
+
+fn default_power_off_ms() -> u64 {
+    300
 }
 
 /// The header that opens a learner's synchronization.
@@ -70,6 +83,11 @@ pub enum Action {
     CrashTorn(ServerId),
     /// Cut this node off from every other.
     Isolate(ServerId),
+    /// Crash every node, and restart them all this many ms later.
+    PowerLoss {
+        /// How long the power stays off.
+        restart_after_ms: u64,
+    },
 }
 
 /// The armed triggers and what they have seen.
@@ -164,6 +182,16 @@ impl Triggers {
             }
             _ => None,
         }
+    }
+
+    /// A client was just told its write succeeded (`what` names it).
+    pub fn on_write_acked(&mut self, what: &str) -> Option<Action> {
+        let restart_after_ms = self.armed.iter().find_map(|t| match t {
+            Trigger::PowerLossAfterAck { restart_after_ms } => Some(*restart_after_ms),
+            _ => None,
+        })?;
+        self.take(|t| matches!(t, Trigger::PowerLossAfterAck { .. }), || format!("power_loss_after_ack: every node lost power when {what} was acknowledged"))
+            .map(|_| Action::PowerLoss { restart_after_ms })
     }
 
     /// A group commit is about to land on `node`. `Some` means: crash it mid-write instead.

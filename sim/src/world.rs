@@ -178,6 +178,10 @@ pub struct World {
     link_last: BTreeMap<(u64, u64), u64>,
     /// Per directed link, how many times it broke: messages sent before a break are lost.
     link_generation: BTreeMap<(ServerId, ServerId), u64>,
+    /// Whether `cut` is silent now (see `Fault::SilentPartition`).
+    silent_cuts: bool,
+    /// Links cut silently: they break when the partition heals.
+    silent_links: BTreeSet<(ServerId, ServerId)>,
     /// Per directed link, when it last carried a message and whether that burst was lost.
     last_send: BTreeMap<(ServerId, ServerId), (u64, bool)>,
     /// The clients.
@@ -251,6 +255,8 @@ impl World {
             link_last: BTreeMap::new(),
             link_generation: BTreeMap::new(),
             last_send: BTreeMap::new(),
+            silent_cuts: false,
+            silent_links: BTreeSet::new(),
             clients,
             conns: BTreeMap::new(),
             next_conn: 1,
@@ -506,6 +512,21 @@ impl World {
             Action::Crash(id) => self.crash(id),
             Action::CrashTorn(id) => self.crash_torn(id),
             Action::Isolate(id) => self.isolate(id),
+            Action::PowerLoss { restart_after_ms } => {
+                self.apply_fault(Fault::CrashAll);
+                self.schedule(restart_after_ms, Event::Fault(Fault::RestartAll));
+            }
+        }
+    }
+
+    /// A client was just told its write succeeded: a targeted power loss may fire.
+    pub(crate) fn on_write_acked(&mut self, client: usize, index: usize) {
+        if !self.triggers.is_armed() {
+            return;
+        }
+        let what = format!("client {client}'s op {index}");
+        if let Some(action) = self.triggers.on_write_acked(&what) {
+            self.act(action);
         }
     }
 
@@ -774,8 +795,14 @@ impl World {
     }
 
     fn cut(&mut self, a: ServerId, b: ServerId) {
-        // A partition breaks the connection: nothing sent before it arrives after a heal.
-        if self.blocked.insert((a, b)) {
+        if !self.blocked.insert((a, b)) {
+            return;
+        }
+        if self.silent_cuts {
+            // Packets vanish with no reset: the connection breaks only at the heal.
+            self.silent_links.insert((a, b));
+        } else {
+            // A partition breaks the connection: nothing sent before it arrives after a heal.
             self.break_link(a, b);
         }
     }
@@ -850,10 +877,29 @@ impl World {
                 }
             }
             Fault::Arm { trigger } => self.triggers.arm(trigger),
-            Fault::Heal => self.blocked.clear(),
+            Fault::Heal => {
+                self.blocked.clear();
+                for (a, b) in std::mem::take(&mut self.silent_links) {
+                    self.break_link(a, b);
+                }
+            }
+            Fault::SilentPartition { groups } => {
+                self.silent_cuts = true;
+                self.apply_fault(Fault::Partition { groups });
+                self.silent_cuts = false;
+            }
+            Fault::SilentIsolateLeader => {
+                self.silent_cuts = true;
+                self.apply_fault(Fault::IsolateLeader);
+                self.silent_cuts = false;
+            }
             Fault::Pause { node, ms } => {
                 if let Some(n) = self.nodes.get_mut(&ServerId(node)) {
                     n.paused_until = self.now + ms;
+                    // On waking, the process first reads what queued up on its
+                    // sockets, then its timers notice how late it is (as after a
+                    // long GC pause): a paused leader may act once more on stale beliefs.
+                    n.last_tick = n.last_tick.max(n.paused_until);
                 }
             }
             Fault::WipeDisk { node } => {
@@ -967,6 +1013,7 @@ fn extra_faults(seed: u64, total: u64, horizon: u64, faults: &mut Vec<TimedFault
     }
     let (bridge_p, torn_p, slow_p, arm_p) = (rng.gen_range(0.0..0.15), rng.gen_range(0.0..0.2), rng.gen_range(0.0..0.2), rng.gen_range(0.0..0.15));
     let power_p = rng.gen_range(0.0..0.1);
+    let silent_p = rng.gen_range(0.0..0.15);
     // A node that loses acknowledged records is beyond ZAB's fault model once
     // a quorum without them can form; one such fault per run keeps that rare.
     let mut corrupt_left = u32::from(rng.gen_bool(0.2));
@@ -987,6 +1034,12 @@ fn extra_faults(seed: u64, total: u64, horizon: u64, faults: &mut Vec<TimedFault
             // A power loss: every node crashes at once, and power comes back a little later.
             faults.push(TimedFault { at_ms: t + rng.gen_range(50..1_500), fault: Fault::RestartAll });
             Fault::CrashAll
+        } else if x < bridge_p + torn_p + slow_p + arm_p + power_p + silent_p {
+            if rng.gen_bool(0.5) {
+                Fault::SilentIsolateLeader
+            } else {
+                Fault::SilentPartition { groups: vec![(1..=total).filter(|_| rng.gen_bool(0.5)).collect()] }
+            }
         } else if corrupt_left > 0 && x > 0.97 {
             corrupt_left -= 1;
             Fault::CorruptRecord { node }
@@ -1001,7 +1054,8 @@ fn extra_faults(seed: u64, total: u64, horizon: u64, faults: &mut Vec<TimedFault
 
 /// One of the targeted faults, with its parameters drawn.
 fn random_trigger(rng: &mut ChaCha8Rng) -> Trigger {
-    match rng.gen_range(0..5) {
+    match rng.gen_range(0..6) {
+        5 => Trigger::PowerLossAfterAck { restart_after_ms: rng.gen_range(50..1_000) },
         0 => Trigger::LeaderAcked { acks: rng.gen_range(1..=2) },
         1 => Trigger::CommitReachedFollower,
         2 => Trigger::BetweenEpochs,

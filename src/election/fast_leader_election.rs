@@ -423,6 +423,10 @@ impl<R: ElectionRules> Election<R> {
     /// ZooKeeper's receivedFollowingNotification: join a leader that a quorum
     /// follows and that itself claims to lead, first within my round, then in any.
     fn receive_settled(&mut self, from: ServerId, n: Notification) {
+        if self.config.abstain && n.vote.leader == self.config.server_id {
+            // Votes for me were cast before I lost records: I cannot lead on them.
+            return;
+        }
         let ballot = Ballot::of(&n);
         if n.election_round == self.round {
             self.received.insert(from, ballot);
@@ -454,6 +458,7 @@ impl<R: ElectionRules> Election<R> {
 
     /// ZooKeeper's setPeerState and leaveInstance.
     fn decide(&mut self, vote: Vote) {
+        assert!(!(self.config.abstain && vote.leader == self.config.server_id), "an abstaining voter decided to lead");
         let role = self.role_for(vote.leader);
         self.settle(vote, role);
         self.outputs.push_back(ElectionOutput::Decided { leader: vote.leader, vote, role, election_round: self.round });

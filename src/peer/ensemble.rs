@@ -601,6 +601,14 @@ impl Peer {
         match msg {
             QuorumMessage::FollowerInfo { accepted_epoch, .. } | QuorumMessage::ObserverInfo { accepted_epoch, .. } => {
                 let observer = self.quorum.is_observer(from);
+                if l.tally.new_epoch().is_some_and(|e| accepted_epoch > e) {
+                    // It promised a later epoch (to a leader that never got
+                    // going) and can never follow mine; ZooKeeper leaves it out
+                    // until the next election. Stepping down starts that
+                    // election now, and its epoch will be past that promise.
+                    self.become_looking("a learner accepted a later epoch than mine");
+                    return;
+                }
                 l.learners.insert(from, LearnerHandle { observer, ack_epoch_zxid: None, synced: false, acked_new_leader: false });
                 let _ = l.tally.follower_info(from, accepted_epoch);
                 // The epoch goes out once my own accepted epoch is being written (see leader_progress).
@@ -957,7 +965,12 @@ impl Peer {
         let id = self.next_sync_id;
         self.next_sync_id += 1;
         let me = self.config.server_id;
-        let zxid = self.last_proposed.max(self.tree.last_zxid());
+        let zxid = if self.config.sabotage.sync_without_quorum {
+            // Sabotage: answer from what is applied here, at once.
+            self.tree.last_zxid()
+        } else {
+            self.last_proposed.max(self.tree.last_zxid())
+        };
         let RoleState::Leading(l) = &mut self.role else { return };
         let Some(epoch) = l.established else { return };
         let mut acks: BTreeSet<ServerId> = [me].into();
@@ -997,8 +1010,11 @@ impl Peer {
         for id in ready {
             let wait = self.syncs.remove(&id).expect("present");
             if let Some(connection) = self.connections.get_mut(&wait.conn) {
+                // The header names the point the sync reached, not what was applied since:
+                // a later write of this connection, still queued, may have a smaller zxid.
+                let zxid = wait.zxid.unwrap_or(last).max(connection.last_zxid);
                 if let Some(entry) = connection.queue.iter_mut().find(|e| e.xid == wait.xid && matches!(e.state, super::EntryState::InFlight)) {
-                    entry.state = super::EntryState::Done(super::Reply { xid: wait.xid, zxid: last, body: super::ReplyBody::Sync(wait.path) });
+                    entry.state = super::EntryState::Done(super::Reply { xid: wait.xid, zxid, body: super::ReplyBody::Sync(wait.path) });
                 }
             }
             self.pump(wait.conn);

@@ -390,6 +390,9 @@ pub struct Connection {
     /// The last zxid it was told about.
     pub last_zxid: Zxid,
     queue: VecDeque<Entry>,
+    /// Watch events held behind a queued reply (the xid they follow): a reply
+    /// of an earlier txn that waits its turn must reach the client first.
+    held_events: VecDeque<(i32, EventType, String, Zxid)>,
 }
 
 #[derive(Clone, Debug)]
@@ -490,6 +493,8 @@ pub struct Peer {
     revalidating: BTreeMap<ConnId, (ConnectRequest, i32)>,
     /// The host cut durable records at recovery: abstain from elections until synced (see `RecoveredState::lost_records`).
     lost_records: bool,
+    /// The (last zxid, digest) of the tree the last `check_invariants` walked.
+    tree_checked: std::cell::Cell<Option<(Zxid, u64)>>,
 }
 
 impl Peer {
@@ -549,6 +554,7 @@ impl Peer {
             next_sync_id: 1,
             revalidating: BTreeMap::new(),
             lost_records: state.lost_records,
+            tree_checked: std::cell::Cell::new(None),
         };
         // A log longer than the DIFF history keeps only its newest part for DIFFs.
         peer.trim_history();
@@ -569,6 +575,7 @@ impl Peer {
                     packets_sent: 0,
                     last_zxid: Zxid::ZERO,
                     queue: VecDeque::new(),
+                    held_events: VecDeque::new(),
                 };
                 self.connections.insert(conn, connection);
             }
@@ -660,7 +667,14 @@ impl Peer {
     /// # Panics
     /// On a broken invariant: a bug in the engine.
     pub fn check_invariants(&self) {
-        self.tree.check_invariants();
+        // The tree's own check walks every znode; the tree changes only when a
+        // txn is applied or an image replaces it, and either changes its last
+        // zxid or its digest, so an unchanged tree is not walked again.
+        let tree_key = (self.tree.last_zxid(), self.tree.digest());
+        if self.tree_checked.get() != Some(tree_key) {
+            self.tree.check_invariants();
+            self.tree_checked.set(Some(tree_key));
+        }
         let mut last = self.tree.last_zxid();
         for p in &self.proposals {
             assert!(p.txn.zxid > last, "proposals out of order: {} after {}", p.txn.zxid, last);
@@ -835,7 +849,14 @@ impl Peer {
             }
             let entry = connection.queue.pop_front().expect("front");
             let EntryState::Done(reply) = entry.state else { unreachable!() };
+            let mut held = Vec::new();
+            while connection.held_events.front().is_some_and(|(after, ..)| *after == entry.xid) {
+                held.push(connection.held_events.pop_front().expect("front"));
+            }
             self.send(conn, reply);
+            for (_, event_type, path, zxid) in held {
+                self.emit_notify(conn, event_type, path, zxid);
+            }
             if let Some(reason) = closes_connection(&entry.request) {
                 self.close(conn, reason);
                 return;
@@ -1024,11 +1045,24 @@ impl Peer {
     }
 
     fn notify(&mut self, conn: ConnId, event_type: EventType, path: String, zxid: Zxid) {
-        if let Some(c) = self.connections.get_mut(&conn) {
-            c.packets_sent += 1;
-            self.packets_sent += 1;
-            self.outputs.push_back(Output::Notify { conn, event_type, path, zxid });
+        let Some(c) = self.connections.get_mut(&conn) else { return };
+        // A reply of an earlier txn may still be queued behind a pending
+        // request (a sync): the event waits behind it, so that what the client
+        // hears never goes back in zxid, as ZooKeeper's in-order processing gives.
+        if let Some(last_done) = c.queue.iter().rev().find(|e| matches!(e.state, EntryState::Done(_))) {
+            let after = last_done.xid;
+            c.held_events.push_back((after, event_type, path, zxid));
+            return;
         }
+        self.emit_notify(conn, event_type, path, zxid);
+    }
+
+    fn emit_notify(&mut self, conn: ConnId, event_type: EventType, path: String, zxid: Zxid) {
+        let Some(c) = self.connections.get_mut(&conn) else { return };
+        c.packets_sent += 1;
+        c.last_zxid = c.last_zxid.max(zxid);
+        self.packets_sent += 1;
+        self.outputs.push_back(Output::Notify { conn, event_type, path, zxid });
     }
 
     fn close(&mut self, conn: ConnId, reason: &'static str) {
@@ -1036,6 +1070,7 @@ impl Peer {
             // Keep the record until the host reports the disconnect, but stop serving it.
             c.session = None;
             c.queue.clear();
+            c.held_events.clear();
             self.outputs.push_back(Output::Close { conn, reason });
         }
     }

@@ -20,8 +20,8 @@ pub struct Sabotage {
     /// acceptedEpoch and currentEpoch are never written (an empty write stands
     /// in for each), while the engine believes them durable.
     pub forget_epoch: bool,
-    /// The leader answers a sync at once, without the quorum round that
-    /// confirms it still leads.
+    /// The leader answers a sync at once, from what it has applied, without
+    /// the quorum round that confirms it still leads.
     pub sync_without_quorum: bool,
 }
 

@@ -1,19 +1,34 @@
 //! Guarantee: a write a client saw acknowledged is never lost. Every acked
-//! write's zxid was seen in a serving replica's committed history, and every
-//! acknowledged unique create (a node no one deletes) exists on every replica
-//! at the end, created at the zxid the client was told.
+//! write's zxid was seen in a serving replica's committed history and is still
+//! in every replica's committed history at the end (where that history still
+//! reaches back to it), and every acknowledged unique create (a node no one
+//! deletes) exists on every replica at the end, created at the zxid the client
+//! was told.
 
 use crate::client::{Op, Outcome};
 use crate::world::World;
+use ensemble::{ServerId, Zxid};
+use std::collections::BTreeSet;
 
 /// Judges the history against the final replicas.
 pub fn check(w: &World) -> Vec<String> {
     let mut failures = Vec::new();
+    // Per live replica: the zxids its committed history holds, and the first of them.
+    let histories: Vec<(ServerId, BTreeSet<Zxid>)> =
+        w.nodes.iter().filter_map(|(id, n)| n.peer.as_ref().map(|p| (*id, p.committed_history().map(|t| t.zxid).collect()))).collect();
     for (i, e) in w.history.entries.iter().enumerate() {
         let Outcome::Ok(zxid) = e.outcome else { continue };
-        let is_write = !matches!(e.op, Op::Read(..));
+        let is_write = e.op.is_write();
         if is_write && !w.checks.committed.contains_key(&zxid) {
             failures.push(format!("never-lost: op {i} of client {} ({:?}) acked at {zxid} but no replica ever committed that zxid", e.client, e.op));
+        }
+        if is_write && zxid > Zxid::ZERO {
+            for (id, held) in &histories {
+                let reaches_back = held.first().is_some_and(|first| *first <= zxid);
+                if reaches_back && !held.contains(&zxid) {
+                    failures.push(format!("never-lost: op {i} of client {} ({:?}) acked at {zxid} is missing from {id:?}'s committed history", e.client, e.op));
+                }
+            }
         }
         if let Op::CreateUnique(path) = &e.op {
             for (id, node) in &w.nodes {

@@ -41,7 +41,8 @@ impl Host {
     }
 
     fn sync(&mut self) -> Vec<Output> {
-        let Some(last) = self.unsynced.drain(..).last() else { return Vec::new() };
+        let Some(last) = self.unsynced.last().copied() else { return Vec::new() };
+        self.unsynced.clear();
         self.feed(Input::Durable { zxid: last })
     }
 

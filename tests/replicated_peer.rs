@@ -589,6 +589,29 @@ fn observer_synced_by_unestablished_leader_is_truncated() {
     }
 }
 
+// A learner that forwards more writes than the bound allows (a misbehaving or
+// flooded peer) is dropped by the leader instead of growing its proposals
+// without limit; it registers again, and the replicas end in agreement.
+#[test]
+fn flooding_learner_is_dropped_at_the_bound() {
+    let mut c = Cluster::with_config(3, 3, 0, |pc| pc.outstanding_limit = 2);
+    c.run_until("a leader", 20_000, Cluster::settled);
+    let leader = c.leader();
+    let follower = c.up().into_iter().find(|id| *id != leader).unwrap();
+    let conn = ConnId(1);
+    let session = c.connect(follower, conn);
+    // Hand the leader far more forwarded writes than 2 per member at once.
+    for cxid in 1..=20 {
+        let op = WriteOp::Create { path: format!("/flood{cxid}"), data: b"d".as_slice().into(), acl: acl::open_acl_unsafe(), mode: CreateMode::Persistent, ttl_ms: None };
+        c.feed(leader, Input::Message { from: follower, msg: PeerMessage::Zab(QuorumMessage::Request { session, cxid, op, auth: Vec::new() }) });
+    }
+    let in_flight = c.peer(leader).stats().outstanding_requests;
+    assert!(in_flight <= 2 * 3, "the leader holds {in_flight} proposals, beyond 2 per member");
+    // What was proposed before the bound still commits, and the dropped follower catches up.
+    c.run_until("the first forwarded writes committed", 50_000, |c| c.up().iter().all(|id| c.peer(*id).tree().node("/flood1").is_some()));
+    c.converge();
+}
+
 // A follower cut off while writes commit falls back to LOOKING, and when the
 // partition heals it rejoins and catches up with a DIFF.
 #[test]

@@ -33,11 +33,16 @@
 //!   SYNCREQUEST/SYNCREPLY round, that it still leads its epoch; the reply
 //!   carries its last proposed zxid, and the server the client is on answers
 //!   once its tree reached it. A deposed leader can therefore never answer.
-//!   Open rounds are not bounded; they end when the leader steps down.
+//!   Open rounds are bounded by `outstanding_limit`: past it, a local sync's
+//!   connection is closed and a learner that asks is dropped (it registers
+//!   again), as a server sheds load it cannot queue.
 //! - Votes and FOLLOWERINFO report the end of the disk model, which includes
 //!   writes issued but not yet reported durable; the host performs writes in
 //!   order, and a crash restarts from what the disk really holds.
-//! - Forwarded writes are not bounded on the leader by `outstanding_limit`.
+//! - Forwarded writes: each learner forwards at most `outstanding_limit`
+//!   writes at once (its own pump waits), so the leader holds at most that
+//!   many proposals per member; a learner that forwards past that bound is
+//!   dropped (it registers again, and its clients see their connections lost).
 
 use super::{Origin, Output, Peer, PeerMessage, Persist};
 use crate::election::{Election, ElectionConfig, ElectionOutput, ServerState, Vote};
@@ -663,6 +668,10 @@ impl Peer {
                 self.send_to(from, QuorumMessage::RevalidateReply { session, valid });
             }
             QuorumMessage::SyncRequest { epoch, id } if l.established == Some(epoch) => {
+                if l.sync_rounds.len() >= self.config.outstanding_limit {
+                    self.drop_learner(from, "too many syncs in flight");
+                    return;
+                }
                 self.open_sync_round(SyncFor::Learner(from, id));
             }
             QuorumMessage::SyncReply { epoch, id, .. } if l.established == Some(epoch) && self.quorum.is_voter(from) => {
@@ -672,12 +681,26 @@ impl Peer {
                 self.close_sync_round(id);
             }
             QuorumMessage::Request { session, cxid, op, auth } if l.established.is_some() => {
+                let members = l.learners.len() + 1;
+                if self.proposals.len() >= self.config.outstanding_limit.saturating_mul(members) {
+                    self.drop_learner(from, "too many forwarded writes in flight");
+                    return;
+                }
                 if matches!(op, crate::request::WriteOp::CloseSession) {
                     self.sessions.set_closing(session);
                 }
                 self.propose(op, session, cxid, &auth, Origin::Server);
             }
             _ => {}
+        }
+    }
+
+    /// Stops serving a learner that asked for more than the bounds allow: it
+    /// gets no more answers, notices within syncLimit, and registers again.
+    fn drop_learner(&mut self, learner: ServerId, _why: &'static str) {
+        if let RoleState::Leading(l) = &mut self.role {
+            l.learners.remove(&learner);
+            l.last_heard_ms.remove(&learner);
         }
     }
 
@@ -955,6 +978,10 @@ impl Peer {
                     let leader = l.leader;
                     self.send_to(leader, QuorumMessage::SyncRequest { epoch, id });
                 }
+            }
+            RoleState::Leading(l) if l.sync_rounds.len() >= self.config.outstanding_limit => {
+                self.syncs.remove(&id);
+                self.close(conn, "too many syncs in flight");
             }
             RoleState::Leading(_) => self.open_sync_round(SyncFor::Local(id)),
             RoleState::Looking => {}

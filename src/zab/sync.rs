@@ -12,18 +12,18 @@
 //! - at the leader's last zxid: an empty DIFF;
 //! - on the retained history: a DIFF of what follows;
 //! - past the history's end, or between two of its zxids (its tail was never
-//!   committed, possibly in an epoch this leader never saw): TRUNC to the last
-//!   zxid both share, followed by a DIFF of the rest;
+//!   committed): TRUNC to the last zxid both share, followed by a DIFF of the
+//!   rest, but only when that zxid is of the same epoch as the learner's last
+//!   one (or the empty start): both logs then hold a prefix of that epoch's
+//!   one leader's proposals, so the learner certainly holds the cut point;
+//! - otherwise (its tail comes from an epoch this leader never saw, whose
+//!   leader may have lacked some of our txns): SNAP, as ZooKeeper 3.8 does;
 //! - before the retained history, or more than `max_diff_txns` behind: SNAP.
 //!
-//! ZooKeeper 3.8 sends a SNAP instead of a TRUNC whose target lies in another
-//! epoch than the learner's last zxid, because its learner cannot truncate
-//! across epoch boundaries in its log files. Here the truncation target is
-//! always a zxid the learner holds (ZAB's prefix property: a learner holds
-//! every leader zxid before its first uncommitted one), and never below its
-//! newest snapshot, since snapshots hold only committed transactions, so the
-//! cheaper TRUNC+DIFF is safe. `LearnerSync` refuses a TRUNC below its snapshot
-//! rather than trusting this.
+//! An earlier version cut back across epochs to our last zxid below the
+//! learner's; the simulator showed the learner may never have held that zxid.
+//! `LearnerSync` refuses a TRUNC below its snapshot rather than trusting the
+//! leader's choice.
 //!
 //! # The learner's order
 //! The history the learner receives is made durable before its current epoch

@@ -45,13 +45,35 @@ pub enum Op {
     CreateEphemeral(String, bool),
     /// Close the session: its ephemerals must go with it.
     CloseSession,
+    /// Create a persistent sequential node under this prefix (never deleted).
+    CreateSequential(String),
+    /// A multi: check a shared key's version, and create a unique node; both
+    /// happen or neither does.
+    MultiCheckCreate {
+        /// The shared key whose version is checked.
+        key: String,
+        /// The version expected (-1 for any, which still needs the key to exist).
+        version: i32,
+        /// The node created if the check passes; no one deletes it.
+        unique: String,
+    },
 }
 
 impl Op {
     /// The znode the operation names, if any (for a sequential create, the prefix asked for).
     pub fn path(&self) -> Option<&str> {
         match self {
-            Op::CreateUnique(p) | Op::Create(p) | Op::SetData(p, _) | Op::Delete(p) | Op::Read(p, _) | Op::WatchRead(p) | Op::Exists(p) | Op::CreateEphemeral(p, _) => Some(p),
+            Op::CreateUnique(p)
+            | Op::Create(p)
+            | Op::SetData(p, _)
+            | Op::Delete(p)
+            | Op::Read(p, _)
+            | Op::WatchRead(p)
+            | Op::Exists(p)
+            | Op::CreateEphemeral(p, _)
+            | Op::CreateSequential(p) => Some(p),
+            // The key is only checked, not written: the created node is what the op writes.
+            Op::MultiCheckCreate { unique, .. } => Some(unique),
             Op::CloseSession => None,
         }
     }
@@ -278,7 +300,7 @@ fn invoke(w: &mut World, c: usize, conn: ConnId, server: ServerId) {
         // The last operation ends the session, so that its ephemerals must vanish everywhere.
         Op::CloseSession
     } else {
-        match client.rng.gen_range(0..20) {
+        match client.rng.gen_range(0..23) {
             0..=3 => {
                 client.uniques += 1;
                 Op::CreateUnique(format!("/u{}-{}", client.id, client.uniques))
@@ -297,13 +319,16 @@ fn invoke(w: &mut World, c: usize, conn: ConnId, server: ServerId) {
                     Op::CreateEphemeral(format!("/e{}-{}", client.id, client.uniques), false)
                 }
             }
-            _ => {
-                if client.rng.gen_bool(0.25) {
-                    Op::CloseSession
-                } else {
-                    Op::Read(key, true)
+            _ => match client.rng.gen_range(0..8) {
+                0 | 1 => Op::CloseSession,
+                2 => Op::CreateSequential(format!("/q{}-", client.id)),
+                3 | 4 => {
+                    client.uniques += 1;
+                    let version = if client.rng.gen_bool(0.3) { -1 } else { client.last_version };
+                    Op::MultiCheckCreate { key, version, unique: format!("/m{}-{}", client.id, client.uniques) }
                 }
-            }
+                _ => Op::Read(key, true),
+            },
         }
     };
     client.ops_left -= 1;
@@ -324,6 +349,18 @@ fn invoke(w: &mut World, c: usize, conn: ConnId, server: ServerId) {
     match &op {
         Op::CreateUnique(path) | Op::Create(path) => {
             requests.push(create(path, CreateMode::Persistent));
+            written = Some(data.clone());
+        }
+        Op::CreateSequential(prefix) => {
+            requests.push(create(prefix, CreateMode::PersistentSequential));
+            written = Some(data.clone());
+        }
+        Op::MultiCheckCreate { key, version, unique } => {
+            let op = WriteOp::Multi(vec![
+                WriteOp::Check { path: key.clone(), version: *version },
+                WriteOp::Create { path: unique.clone(), data: data.clone().into(), acl: acl::open_acl_unsafe(), mode: CreateMode::Persistent, ttl_ms: None },
+            ]);
+            requests.push(ClientRequest::Write { op, reply: WriteReply::Multi(vec![WriteReply::Check, WriteReply::Create2]) });
             written = Some(data.clone());
         }
         Op::CreateEphemeral(path, sequential) => {
@@ -427,6 +464,24 @@ pub(crate) fn on_output(w: &mut World, c: usize, conn: ConnId, output: Output) {
 fn judge(body: &ReplyBody, zxid: Zxid) -> (Outcome, Observed) {
     match body {
         ReplyBody::Write { result: OpResult::Error(code), .. } => (Outcome::Error(*code), Observed::Nothing),
+        // A failed multi holds only errors: the first that is not a mere "rolled back" names the cause.
+        ReplyBody::Write { result: OpResult::Multi(results), .. } if results.iter().any(|r| matches!(r, OpResult::Error(_))) => {
+            let cause = results
+                .iter()
+                .find_map(|r| match r {
+                    OpResult::Error(code) if !matches!(code, ErrorCode::Ok | ErrorCode::RuntimeInconsistency) => Some(*code),
+                    _ => None,
+                })
+                .unwrap_or(ErrorCode::RuntimeInconsistency);
+            (Outcome::Error(cause), Observed::Nothing)
+        }
+        ReplyBody::Write { result: OpResult::Multi(results), .. } => match results.iter().find_map(|r| match r {
+            OpResult::Created { path, stat } => Some((path.clone(), *stat)),
+            _ => None,
+        }) {
+            Some((path, stat)) => (Outcome::Ok(zxid), Observed::Created { path, stat }),
+            None => (Outcome::Ok(zxid), Observed::Nothing),
+        },
         ReplyBody::Write { result: OpResult::DataSet { stat }, .. } => (Outcome::Ok(zxid), Observed::Stat(*stat)),
         ReplyBody::Write { result: OpResult::Created { path, stat }, .. } => (Outcome::Ok(zxid), Observed::Created { path: path.clone(), stat: *stat }),
         ReplyBody::Read { result: Err(code), .. } => (Outcome::Error(*code), Observed::Nothing),

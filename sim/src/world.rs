@@ -304,6 +304,8 @@ impl World {
             failures.extend(check::prefix::final_agreement(&self));
             failures.extend(check::never_lost::check(&self));
             failures.extend(check::ephemerals::check_world(&self));
+            let replicas: Vec<(ServerId, &ensemble::DataTree)> = self.nodes.iter().filter_map(|(id, n)| n.peer.as_ref().map(|p| (*id, p.tree()))).collect();
+            failures.extend(check::multi_atomic::check(&self.history, &replicas));
         }
         failures.extend(check::one_leader::check(&self.checks));
         failures.extend(check::linearizable::check(&self.history));

@@ -6,7 +6,7 @@
 
 use ensemble::watch::EventType;
 use ensemble::{acl, ConnId, DataTree, NodeKind, ServerId, SessionId, Stat, Txn, TxnOp, Zxid};
-use ensemble_sim::check::{ephemerals, fifo, linearizable, watches};
+use ensemble_sim::check::{ephemerals, fifo, linearizable, multi_atomic, watches};
 use ensemble_sim::client::{Entry, History, Message, Observed, Op, Outcome, Received};
 use ensemble_sim::{swarm_config_for, World};
 
@@ -303,3 +303,35 @@ fn a_real_history_passes_and_an_injected_bug_is_caught() {
     assert!(!fifo::check(&back).is_empty());
 }
 
+
+/// One replica's tree holding /m0-1, created at zxid 1.
+fn tree_with_multi_node() -> DataTree {
+    let mut tree = DataTree::new();
+    tree.apply(&Txn {
+        zxid: z(1),
+        session: SessionId(100),
+        cxid: 0,
+        time_ms: 0,
+        op: TxnOp::Create { path: "/m0-1".into(), data: b"x".into(), acl: acl::open_acl_unsafe(), kind: NodeKind::Persistent, parent_cversion: 1 },
+    });
+    tree
+}
+
+// A multi that succeeded and left its node passes; one that failed but whose
+// create happened anyway, or one acknowledged whose create is missing, is caught.
+#[test]
+fn a_half_applied_multi_is_caught() {
+    let tree = tree_with_multi_node();
+    let empty = DataTree::new();
+    let multi = || Op::MultiCheckCreate { key: "/k0".into(), version: 0, unique: "/m0-1".into() };
+    let mut b = Builder::default();
+    b.op(0, multi(), 0, 10, ok(1), Observed::Nothing);
+    assert_eq!(multi_atomic::check(&b.history, &[(ServerId(1), &tree)]), Vec::<String>::new());
+    let missing = multi_atomic::check(&b.history, &[(ServerId(1), &tree), (ServerId(2), &empty)]);
+    assert!(missing.iter().any(|f| f.contains("missing") && f.contains("ServerId(2)")), "{missing:?}");
+    let mut failed = Builder::default();
+    failed.op(0, multi(), 0, 10, Outcome::Error(ensemble::ErrorCode::BadVersion), Observed::Nothing);
+    let half = multi_atomic::check(&failed.history, &[(ServerId(1), &tree)]);
+    assert!(half.iter().any(|f| f.starts_with("multi-atomic:") && f.contains("BadVersion")), "{half:?}");
+    assert_eq!(multi_atomic::check(&failed.history, &[(ServerId(1), &empty)]), Vec::<String>::new());
+}

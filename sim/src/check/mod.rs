@@ -7,6 +7,7 @@ pub mod ephemerals;
 pub mod fifo;
 pub mod linearizable;
 pub mod liveness;
+pub mod multi_atomic;
 pub mod never_lost;
 pub mod one_leader;
 pub mod prefix;

@@ -5,7 +5,7 @@
 //! deletes) exists on every replica at the end, created at the zxid the client
 //! was told.
 
-use crate::client::{Op, Outcome};
+use crate::client::{Observed, Op, Outcome};
 use crate::world::World;
 use ensemble::{ServerId, Zxid};
 use std::collections::BTreeSet;
@@ -30,7 +30,13 @@ pub fn check(w: &World) -> Vec<String> {
                 }
             }
         }
-        if let Op::CreateUnique(path) = &e.op {
+        // A sequential create is unique too: the server named it, in the reply.
+        let created = match (&e.op, &e.observed) {
+            (Op::CreateSequential(_), Observed::Created { path, .. }) => Some(path),
+            (Op::CreateUnique(path), _) => Some(path),
+            _ => None,
+        };
+        if let Some(path) = created {
             for (id, node) in &w.nodes {
                 let Some(peer) = &node.peer else { continue };
                 match peer.tree().node(path) {

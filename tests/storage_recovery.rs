@@ -2,16 +2,20 @@
 //! restart, and nothing else: the log round-trips across files, a torn or
 //! damaged tail is cut while damage in the middle is refused, snapshot + log
 //! recovery rebuilds the same tree, a damaged snapshot falls back to an older
-//! one, group commit batches fsyncs and reports in order, purge keeps what
-//! recovery needs, TRUNC is durable, and the epoch files are exact.
+//! one, the disk thread's group commit batches fsyncs and reports in order,
+//! purge keeps what recovery needs, TRUNC is durable, and the epoch files are
+//! exact.
 
 #![cfg(feature = "runtime")]
 
 use ensemble::acl;
+use ensemble::peer::Persist;
+use ensemble::runtime::disk::{Disk, DiskEvent};
 use ensemble::runtime::storage::{
     delete_snapshots_after, list_log_files, list_snapshots, load_newest_valid, purge, read_epoch, recover, spawn_snapshot, write_epoch, write_snapshot,
-    LogCommand, LogEvent, LogWriter, LogWriterConfig, StorageError, TxnLog, ACCEPTED_EPOCH_FILE, CURRENT_EPOCH_FILE,
+    StorageError, TxnLog, ACCEPTED_EPOCH_FILE, CURRENT_EPOCH_FILE,
 };
+use ensemble::zab::{self, WriteId};
 use ensemble::{prep, CreateMode, DataTree, Epoch, PrepConfig, PrepContext, SessionId, Txn, TxnOp, WriteOp, Zxid};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -415,12 +419,13 @@ fn damaged_newest_snapshot_falls_back_to_previous() {
     assert_eq!(recovered.tree.digest(), full.digest());
 }
 
-// Many appends sent while an fsync is in progress share the next fsync;
-// durability is reported in order and covers every transaction, which a
-// reopen then finds.
+// Many appends sent to the disk thread while an fsync is in progress share
+// the next fsync; durability is reported in order and covers every
+// transaction, which a reopen then finds.
 #[tokio::test]
 async fn group_commit_batches_and_reports_in_order() {
     let dir = TempDir::new("group-commit");
+    let data = TempDir::new("group-commit-data");
     let txns = workload(2_000);
     let (log, _) = TxnLog::open(dir.path()).unwrap();
     let (events_tx, mut events) = tokio::sync::mpsc::unbounded_channel();
@@ -428,39 +433,36 @@ async fn group_commit_batches_and_reports_in_order() {
     // disk, so the test does not depend on how fast this machine fsyncs.
     let (all_sent_tx, all_sent) = std::sync::mpsc::channel::<()>();
     let mut first = true;
-    let writer = LogWriter::spawn(log, LogWriterConfig { queue_capacity: 4_096 }, move |event| {
+    let disk = Disk::spawn(log, data.path().to_path_buf(), 4_096, move |event| {
         if std::mem::take(&mut first) {
             let _ = all_sent.recv();
         }
         let _ = events_tx.send(event);
     })
     .unwrap();
-    for (tag, txn) in txns.iter().enumerate() {
-        writer.send(LogCommand::Append { txns: vec![txn.clone()], tag: tag as u64 }).await.unwrap();
+    for txn in &txns {
+        disk.send(Persist::Txn(txn.clone())).await.unwrap();
     }
     all_sent_tx.send(()).unwrap();
 
     let mut reports = Vec::new();
     while let Some(event) = events.recv().await {
         match event {
-            LogEvent::Durable { upto, tag } => {
-                reports.push((upto, tag));
-                if upto == txns.last().unwrap().zxid {
+            DiskEvent::Durable { zxid } => {
+                reports.push(zxid);
+                if zxid == txns.last().unwrap().zxid {
                     break;
                 }
             }
             other => panic!("unexpected {other:?}"),
         }
     }
-    assert!(reports.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 < w[1].1), "reports out of order: {reports:?}");
-    for (upto, tag) in &reports {
-        assert_eq!(*upto, txns[*tag as usize].zxid, "a report names the last append it covers");
-    }
-    let stats = writer.stats();
+    assert!(reports.windows(2).all(|w| w[0] < w[1]), "reports out of order: {reports:?}");
+    let log = tokio::task::spawn_blocking(move || disk.shutdown()).await.unwrap().unwrap();
+    let stats = log.stats();
     assert_eq!(stats.txns, 2_000);
     assert!(stats.syncs <= 2 && stats.syncs < stats.txns, "{stats:?}");
     assert!(stats.txns_per_sync() >= 1_000.0, "{stats:?}");
-    let log = tokio::task::spawn_blocking(move || writer.shutdown()).await.unwrap().unwrap();
     assert_eq!(log.last_zxid(), txns.last().unwrap().zxid);
     drop(log);
     assert_eq!(TxnLog::open(dir.path()).unwrap().1, txns);
@@ -519,9 +521,10 @@ fn purge_keeps_what_recovery_needs() {
 
 // TRUNC: truncate_after drops every later record, durably, whether the cut
 // falls inside a file or on a file boundary, and the log takes new-epoch
-// appends afterwards; through the writer it is reported once done.
-#[test]
-fn truncate_after_drops_later_records() {
+// appends afterwards; through the disk thread it is reported once done, after
+// the appends queued before it.
+#[tokio::test]
+async fn truncate_after_drops_later_records() {
     let dir = TempDir::new("truncate");
     let txns = workload(30);
     let (mut log, _) = TxnLog::open(dir.path()).unwrap();
@@ -550,14 +553,23 @@ fn truncate_after_drops_later_records() {
     log.truncate_after(Zxid::new(9, 0)).unwrap();
     assert_eq!(TxnLog::open(dir.path()).unwrap().1, txns[..15]);
 
-    // Through the writer, after pending appends were made durable.
+    // Through the disk thread, after pending appends of both kinds were made durable.
+    let data = TempDir::new("truncate-data");
     let (events_tx, events) = std::sync::mpsc::channel();
-    let writer = LogWriter::spawn(log, LogWriterConfig::default(), move |e| events_tx.send(e).unwrap()).unwrap();
-    writer.send_blocking(LogCommand::Append { txns: txns[15..20].to_vec(), tag: 7 }).unwrap();
-    writer.send_blocking(LogCommand::TruncateAfter { zxid: txns[9].zxid, tag: 8 }).unwrap();
-    let log = writer.shutdown().unwrap();
+    let disk = Disk::spawn(log, data.path().to_path_buf(), 16, move |e| events_tx.send(e).unwrap()).unwrap();
+    let (appended, truncated) = (WriteId { epoch: Epoch(2), seq: 7 }, WriteId { epoch: Epoch(2), seq: 8 });
+    // However the thread batches these, the reports come out the same.
+    disk.send(Persist::Txn(txns[15].clone())).await.unwrap();
+    disk.send(Persist::Zab { write: appended, persist: zab::Persist::Txns(txns[16..20].to_vec()) }).await.unwrap();
+    disk.send(Persist::Zab { write: truncated, persist: zab::Persist::Truncate { zxid: txns[9].zxid } }).await.unwrap();
+    let log = disk.shutdown().unwrap();
     let reported: Vec<String> = events.try_iter().map(|e| format!("{e:?}")).collect();
-    assert_eq!(reported, vec![format!("Durable {{ upto: {:?}, tag: 7 }}", txns[19].zxid), format!("Truncated {{ upto: {:?}, tag: 8 }}", txns[9].zxid)]);
+    let expected = [
+        format!("{:?}", DiskEvent::Durable { zxid: txns[15].zxid }),
+        format!("{:?}", DiskEvent::WriteDurable { write: appended }),
+        format!("{:?}", DiskEvent::WriteDurable { write: truncated }),
+    ];
+    assert_eq!(reported, expected);
     assert_eq!(log.last_zxid(), txns[9].zxid);
     assert_eq!(TxnLog::open(dir.path()).unwrap().1, txns[..10]);
 

@@ -4,8 +4,7 @@
 //!
 //! The thread takes everything queued, performs it in order, and issues one
 //! fsync for all consecutive log appends (group commit), so that under load
-//! many transactions share one fsync, as `LogWriter` does for standalone
-//! servers. Anything that is not an append (an epoch file, a TRUNC, a SNAP,
+//! many transactions share one fsync. Anything that is not an append (an epoch file, a TRUNC, a SNAP,
 //! a periodic snapshot) first makes the appends before it durable, so a
 //! report never covers a write that an earlier, unsynced write precedes.
 //!
@@ -42,7 +41,7 @@ pub enum DiskEvent {
 /// A handle on the thread that owns the transaction log and the data directory.
 pub struct Disk {
     commands: Option<mpsc::Sender<Persist>>,
-    thread: Option<JoinHandle<Result<(), StorageError>>>,
+    thread: Option<JoinHandle<Result<TxnLog, StorageError>>>,
 }
 
 impl Disk {
@@ -67,8 +66,9 @@ impl Disk {
         commands.send(persist).await.map_err(|_| StorageError::WriterStopped)
     }
 
-    /// Lets the thread finish every queued write and a final sync.
-    pub fn shutdown(mut self) -> Result<(), StorageError> {
+    /// Lets the thread finish every queued write and a final sync, and returns
+    /// the log (so that a test can read its fsync count, or a host reopen it).
+    pub fn shutdown(mut self) -> Result<TxnLog, StorageError> {
         drop(self.commands.take());
         let thread = self.thread.take().expect("the thread is only taken here");
         thread.join().unwrap_or(Err(StorageError::WriterStopped))
@@ -90,7 +90,7 @@ struct State<F> {
     on_event: F,
 }
 
-fn run<F: FnMut(DiskEvent)>(log: TxnLog, data_dir: PathBuf, mut queue: mpsc::Receiver<Persist>, on_event: F) -> Result<(), StorageError> {
+fn run<F: FnMut(DiskEvent)>(log: TxnLog, data_dir: PathBuf, mut queue: mpsc::Receiver<Persist>, on_event: F) -> Result<TxnLog, StorageError> {
     let mut state = State { log, data_dir, pending: Pending::default(), snapshot_jobs: Vec::new(), on_event };
     while let Some(first) = queue.blocking_recv() {
         let mut batch = vec![first];
@@ -107,7 +107,8 @@ fn run<F: FnMut(DiskEvent)>(log: TxnLog, data_dir: PathBuf, mut queue: mpsc::Rec
         }
     }
     state.join_snapshots();
-    state.log.sync()
+    state.log.sync()?;
+    Ok(state.log)
 }
 
 impl<F: FnMut(DiskEvent)> State<F> {

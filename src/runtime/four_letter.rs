@@ -9,9 +9,6 @@ use std::fmt::Write as _;
 /// The version string reported where ZooKeeper reports its own.
 pub const VERSION: &str = concat!("3.8.0-ensemble-", env!("CARGO_PKG_VERSION"), ", built on 1970-01-01 00:00 UTC");
 
-/// Every four-letter word ZooKeeper 3.8 knows.
-pub const ALL_WORDS: [&str; 18] = ["conf", "cons", "crst", "dirs", "dump", "envi", "gtmk", "ruok", "stmk", "srst", "srvr", "stat", "wchc", "wchp", "wchs", "mntr", "isro", "hash"];
-
 /// One client connection, as cons and stat list it.
 #[derive(Clone, Debug, Default)]
 pub struct ConnectionInfo {
@@ -63,11 +60,6 @@ pub const NOT_SERVING: &str = "This ZooKeeper instance is not currently serving 
 /// `isro` answers `null`.
 const WORDS_NEEDING_A_SERVING_SERVER: [&str; 13] =
     ["conf", "cons", "crst", "dirs", "dump", "hash", "mntr", "srst", "srvr", "stat", "wchc", "wchp", "wchs"];
-
-/// Whether `word` is a known four-letter word.
-pub fn is_four_letter_word(word: &[u8]) -> bool {
-    ALL_WORDS.iter().any(|w| w.as_bytes() == word)
-}
 
 /// The response to `word`, or ZooKeeper's refusal when it is not whitelisted.
 pub fn respond(word: &str, whitelist: &BTreeSet<String>, report: &Report) -> String {
@@ -218,13 +210,14 @@ fn mntr(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runtime::config::FOUR_LETTER_WORDS;
 
     // srvr prints ZooKeeper's lines in ZooKeeper's order, ending with Mode and Node count.
     #[test]
     fn srvr_format() {
         let mut report = Report { mode: "standalone".into(), ..Default::default() };
         report.stats.node_count = 5;
-        let all: BTreeSet<String> = ALL_WORDS.iter().map(|s| s.to_string()).collect();
+        let all: BTreeSet<String> = FOUR_LETTER_WORDS.iter().map(|s| s.to_string()).collect();
         let out = respond("srvr", &all, &report);
         let lines: Vec<&str> = out.lines().collect();
         assert!(lines[0].starts_with("Zookeeper version: 3.8.0"));
@@ -237,7 +230,7 @@ mod tests {
     #[test]
     fn not_serving() {
         let report = Report { mode: "looking".into(), not_serving: true, ..Default::default() };
-        let all: BTreeSet<String> = ALL_WORDS.iter().map(|s| s.to_string()).collect();
+        let all: BTreeSet<String> = FOUR_LETTER_WORDS.iter().map(|s| s.to_string()).collect();
         for word in ["srvr", "stat", "mntr", "cons", "dump"] {
             assert_eq!(respond(word, &all, &report), NOT_SERVING, "{word}");
         }

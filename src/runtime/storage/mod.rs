@@ -12,8 +12,9 @@
 //! directory listing sorts in zxid order.
 //!
 //! Every fsync the server relies on happens here:
-//! - [`TxnLog::sync`] (driven by [`LogWriter`], one per batch) makes appended
-//!   transactions durable, plus the directory entry of a newly created log file;
+//! - [`TxnLog::sync`] (driven by [`crate::runtime::disk`], one per batch of
+//!   appends) makes appended transactions durable, plus the directory entry of
+//!   a newly created log file;
 //! - [`write_snapshot`] fsyncs the temporary file, renames it and fsyncs the
 //!   directory, so a snapshot is either absent or complete;
 //! - [`write_epoch`] does the same for the epoch files;
@@ -22,7 +23,6 @@
 mod epoch;
 mod error;
 mod files;
-mod log_writer;
 mod purge;
 mod recovery;
 mod snapshot;
@@ -30,7 +30,6 @@ mod txn_log;
 
 pub use epoch::{read_epoch, write_epoch, ACCEPTED_EPOCH_FILE, CURRENT_EPOCH_FILE};
 pub use error::StorageError;
-pub use log_writer::{LogCommand, LogEvent, LogWriter, LogWriterConfig};
 pub use purge::{purge, PurgeReport, MIN_SNAP_RETAIN_COUNT};
 pub use recovery::{recover, Recovered};
 pub use snapshot::{delete_snapshots_after, list_snapshots, load_newest_valid, spawn_snapshot, write_snapshot, SnapshotJob};

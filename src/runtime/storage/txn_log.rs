@@ -38,7 +38,7 @@ const RECORD_HEADER_LEN: usize = 4 + 4;
 /// Large enough that a busy batch becomes a few big writes.
 const WRITE_BUFFER_BYTES: usize = 256 << 10;
 
-/// Counters a benchmark reads to report how well group commit batches.
+/// Counters that tell how well group commit batches: fsyncs against transactions.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 pub struct LogStats {
     /// Data fsyncs issued (one per sync that had something to write).
@@ -61,7 +61,7 @@ impl LogStats {
 /// An open transaction log directory, appending to its newest file.
 ///
 /// Synchronous and `std::fs` based: drive it from one dedicated thread (see
-/// [`super::LogWriter`]) or from `spawn_blocking`. After an I/O error the log
+/// [`crate::runtime::disk`]) or from `spawn_blocking`. After an I/O error the log
 /// refuses further writes: a failed fsync leaves the file's state unknown, so
 /// the only safe continuation is to reopen it (recovery decides what survived).
 pub struct TxnLog {

@@ -535,7 +535,7 @@ fn run_sync(
     }
     host.settle()?;
     let sent = host.take_sent();
-    let [QuorumMessage::AckEpoch { current_epoch, last_zxid: acked_zxid }] = sent[..] else { return Err(format!("expected ACKEPOCH, got {sent:?}")) };
+    let [QuorumMessage::AckEpoch { current_epoch, last_zxid: acked_zxid, .. }] = sent[..] else { return Err(format!("expected ACKEPOCH, got {sent:?}")) };
     if (current_epoch, acked_zxid) != (state.current_epoch(), last_zxid) || host.disk.accepted_epoch != new_epoch {
         return Err(format!("ACKEPOCH ({current_epoch:?}, {acked_zxid}) or the accepted epoch {:?} is wrong", host.disk.accepted_epoch));
     }
@@ -975,6 +975,7 @@ fn generator_reaches_every_plan() {
             SyncPlan::Diff { .. } => "DIFF",
             SyncPlan::Trunc { zxid, .. } if zxid.epoch != last.epoch => "TRUNC to nothing",
             SyncPlan::Snap { reason: SnapReason::Diverged { .. } } => "SNAP, diverged",
+            SyncPlan::Snap { reason: SnapReason::BelowLearnerSnapshot { .. } } => unreachable!("choose_sync does not know the learner's snapshot"),
             SyncPlan::Trunc { send_from, .. } if send_from < scenario.leader_history().txns().len() => "TRUNC+DIFF",
             SyncPlan::Trunc { .. } => "TRUNC",
             SyncPlan::Snap { reason: SnapReason::NoHistory } => "SNAP, no history",

@@ -49,7 +49,7 @@ use crate::election::{Election, ElectionConfig, ElectionOutput, ServerState, Vot
 use crate::tree::DataTree;
 use crate::txn::Txn;
 use crate::zab::{
-    choose_sync, sync_messages, DiscoveryPhase, EpochTally, LeaderHistory, LearnerConfig, LearnerDisk, LearnerOutput, LearnerRole, LearnerSync,
+    choose_sync_for, sync_messages, DiscoveryPhase, EpochTally, LeaderHistory, LearnerConfig, LearnerDisk, LearnerOutput, LearnerRole, LearnerSync,
     QuorumMessage, QuorumVerifier, StateSummary, WriteId,
 };
 use crate::zxid::{Epoch, ServerId, SessionId, Zxid};
@@ -137,7 +137,8 @@ pub(super) struct LeaderState {
 struct LearnerHandle {
     observer: bool,
     /// The last zxid of its ACKEPOCH.
-    ack_epoch_zxid: Option<Zxid>,
+    /// The learner's last logged zxid and newest snapshot, from its ACKEPOCH.
+    ack_epoch_zxid: Option<(Zxid, Zxid)>,
     /// The sync was sent: it now gets proposals and commits (or informs).
     synced: bool,
     acked_new_leader: bool,
@@ -624,9 +625,9 @@ impl Peer {
                 }
                 self.leader_progress();
             }
-            QuorumMessage::AckEpoch { current_epoch, last_zxid } => {
+            QuorumMessage::AckEpoch { current_epoch, last_zxid, snapshot_zxid } => {
                 let Some(h) = l.learners.get_mut(&from) else { return };
-                h.ack_epoch_zxid = Some(last_zxid);
+                h.ack_epoch_zxid = Some((last_zxid, snapshot_zxid));
                 if let Ok(DiscoveryPhase::GaveUp(_)) = l.tally.ack_epoch(from, StateSummary { current_epoch, last_zxid }) {
                     self.become_looking("a follower is ahead of me");
                     return;
@@ -760,7 +761,7 @@ impl Peer {
     /// Sends the sync to every learner that acked the epoch and has not had one.
     fn sync_learners(&mut self, new_epoch: Epoch) {
         let RoleState::Leading(l) = &self.role else { return };
-        let due: Vec<(ServerId, Zxid, bool)> =
+        let due: Vec<(ServerId, (Zxid, Zxid), bool)> =
             l.learners.iter().filter(|(_, h)| !h.synced).filter_map(|(id, h)| h.ack_epoch_zxid.map(|z| (*id, z, h.observer))).collect();
         if due.is_empty() {
             return;
@@ -768,8 +769,8 @@ impl Peer {
         let txns: Vec<Txn> = self.history.iter().cloned().collect();
         let history = LeaderHistory::new(self.history_base, &txns);
         let outstanding: Vec<Txn> = self.proposals.iter().map(|p| p.txn.clone()).collect();
-        for (id, last_zxid, observer) in due {
-            let plan = choose_sync(&history, last_zxid, self.config.diff_history_max);
+        for (id, (last_zxid, snapshot_zxid), observer) in due {
+            let plan = choose_sync_for(&history, last_zxid, snapshot_zxid, self.config.diff_history_max);
             let outstanding: &[Txn] = if observer { &[] } else { &outstanding };
             for msg in sync_messages(&plan, &history, &self.tree, outstanding, new_epoch) {
                 self.send_to(id, msg);

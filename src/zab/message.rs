@@ -56,6 +56,8 @@ pub enum QuorumMessage {
         current_epoch: Epoch,
         /// The last zxid in the learner's durable log.
         last_zxid: Zxid,
+        /// The zxid of the learner's newest snapshot: it cannot be TRUNCated below it.
+        snapshot_zxid: Zxid,
     },
     /// Sync header: the learner's log is a prefix of the leader's; committed proposals follow.
     Diff {
@@ -519,7 +521,7 @@ mod tests {
             QuorumMessage::FollowerInfo { accepted_epoch: Epoch(4), last_zxid: Zxid::new(3, 9) },
             QuorumMessage::ObserverInfo { accepted_epoch: Epoch(4), last_zxid: Zxid::new(3, 9) },
             QuorumMessage::LeaderInfo { new_epoch: Epoch(5) },
-            QuorumMessage::AckEpoch { current_epoch: Epoch(3), last_zxid: Zxid::new(3, 9) },
+            QuorumMessage::AckEpoch { current_epoch: Epoch(3), last_zxid: Zxid::new(3, 9), snapshot_zxid: Zxid::new(2, 4) },
             QuorumMessage::Diff { zxid: Zxid::new(3, 12) },
             QuorumMessage::Trunc { zxid: Zxid::new(3, 8) },
             QuorumMessage::Snap { image: DataTree::new().to_snapshot_bytes(), zxid: Zxid::ZERO },

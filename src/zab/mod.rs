@@ -51,7 +51,7 @@
 //!
 //! follower.handle(QuorumMessage::LeaderInfo { new_epoch: Epoch(3) });
 //! run(&mut follower, &mut to_leader);
-//! let QuorumMessage::AckEpoch { current_epoch, last_zxid } = to_leader.remove(0) else { panic!() };
+//! let QuorumMessage::AckEpoch { current_epoch, last_zxid, .. } = to_leader.remove(0) else { panic!() };
 //! let phase = tally.ack_epoch(ServerId(2), StateSummary { current_epoch, last_zxid }).unwrap();
 //! assert_eq!(phase, DiscoveryPhase::CollectingNewLeaderAcks { new_epoch: Epoch(3) });
 //!
@@ -77,6 +77,6 @@ pub use broadcast::{AckOutcome, ProposalTracker, ProposeError};
 pub use epoch::{DiscoveryPhase, EpochTally, FollowerAhead, Ignored, MembershipError, QuorumVerifier, StateSummary};
 pub use message::{DecodeError, QuorumMessage, FORMAT_VERSION};
 pub use sync::{
-    choose_sync, sync_messages, LeaderHistory, LearnerConfig, LearnerDisk, LearnerOutput, LearnerRole, LearnerSync, Persist, SnapReason, SyncError,
+    choose_sync, choose_sync_for, sync_messages, LeaderHistory, LearnerConfig, LearnerDisk, LearnerOutput, LearnerRole, LearnerSync, Persist, SnapReason, SyncError,
     SyncPlan, WriteId,
 };

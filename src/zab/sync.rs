@@ -122,6 +122,13 @@ pub enum SnapReason {
         /// Our last zxid below it, of an earlier epoch.
         shared: Zxid,
     },
+    /// The cut point lies below the learner's newest snapshot.
+    BelowLearnerSnapshot {
+        /// Where a TRUNC would have cut.
+        zxid: Zxid,
+        /// The learner's newest snapshot.
+        snapshot_zxid: Zxid,
+    },
     /// A diff would be longer than the configured bound.
     TooFarBehind {
         /// Transactions the diff would carry.
@@ -169,6 +176,18 @@ pub fn choose_sync(history: &LeaderHistory<'_>, learner_last_zxid: Zxid, max_dif
         SyncPlan::Trunc { zxid: shared, send_from }
     } else {
         SyncPlan::Snap { reason: SnapReason::Diverged { learner_last_zxid, shared } }
+    }
+}
+
+/// `choose_sync` for a learner that also reported its newest snapshot: a TRUNC
+/// below that snapshot cannot be carried out (a learner may hold a snapshot of
+/// a leader whose epoch never got a quorum), so such a learner gets a SNAP.
+pub fn choose_sync_for(history: &LeaderHistory<'_>, learner_last_zxid: Zxid, learner_snapshot_zxid: Zxid, max_diff_txns: usize) -> SyncPlan {
+    match choose_sync(history, learner_last_zxid, max_diff_txns) {
+        SyncPlan::Trunc { zxid, .. } if zxid < learner_snapshot_zxid => {
+            SyncPlan::Snap { reason: SnapReason::BelowLearnerSnapshot { zxid, snapshot_zxid: learner_snapshot_zxid } }
+        }
+        plan => plan,
     }
 }
 
@@ -754,7 +773,7 @@ impl LearnerSync {
 
     fn send_ack_epoch(&mut self) {
         // The durable log's end, as ZooKeeper's getLastLoggedZxid: the leader's choice of sync rests on it.
-        let msg = QuorumMessage::AckEpoch { current_epoch: self.current_epoch, last_zxid: self.durable_log_end };
+        let msg = QuorumMessage::AckEpoch { current_epoch: self.current_epoch, last_zxid: self.durable_log_end, snapshot_zxid: self.snapshot_zxid };
         self.outputs.push_back(LearnerOutput::Send(msg));
         self.phase = Phase::AwaitingHeader;
     }
@@ -974,6 +993,19 @@ mod tests {
         );
     }
 
+    // A TRUNC that would cut below the learner's newest snapshot becomes a SNAP; above it, it stays a TRUNC.
+    #[test]
+    fn no_trunc_below_the_learners_snapshot() {
+        let t = history_txns();
+        let h = LeaderHistory::new(Zxid::ZERO, &t);
+        assert_eq!(choose_sync_for(&h, Zxid::new(3, 4), Zxid::ZERO, 100), SyncPlan::Trunc { zxid: Zxid::new(3, 2), send_from: 5 });
+        assert_eq!(
+            choose_sync_for(&h, Zxid::new(3, 4), Zxid::new(3, 3), 100),
+            SyncPlan::Snap { reason: SnapReason::BelowLearnerSnapshot { zxid: Zxid::new(3, 2), snapshot_zxid: Zxid::new(3, 3) } }
+        );
+        assert_eq!(choose_sync_for(&h, Zxid::new(1, 2), Zxid::new(1, 2), 100), SyncPlan::Diff { send_from: 2 }, "a DIFF is untouched");
+    }
+
     // A learner before the retained history, one too far behind, or any learner behind a leader without history gets a SNAP.
     #[test]
     fn snap_when_a_diff_cannot_do() {
@@ -1040,7 +1072,7 @@ mod tests {
         assert!(sent(&outs).is_empty(), "no ACKEPOCH before the accepted epoch is durable");
         let [(w, Persist::AcceptedEpoch(Epoch(2)))] = writes(&outs)[..] else { panic!("{outs:?}") };
         l.durable(w);
-        assert_eq!(sent(&drain(&mut l)), vec![QuorumMessage::AckEpoch { current_epoch: Epoch(1), last_zxid: Zxid::new(1, 2) }]);
+        assert_eq!(sent(&drain(&mut l)), vec![QuorumMessage::AckEpoch { current_epoch: Epoch(1), last_zxid: Zxid::new(1, 2), snapshot_zxid: Zxid::ZERO }]);
         l.handle(header);
         l.check_invariants();
         l
@@ -1222,7 +1254,7 @@ mod tests {
         l.handle(QuorumMessage::LeaderInfo { new_epoch: Epoch(2) });
         assert_eq!(
             sent(&drain(&mut l)),
-            vec![QuorumMessage::AckEpoch { current_epoch: Epoch(2), last_zxid: Zxid::new(1, 2) }],
+            vec![QuorumMessage::AckEpoch { current_epoch: Epoch(2), last_zxid: Zxid::new(1, 2), snapshot_zxid: Zxid::ZERO }],
             "epoch already accepted: no write"
         );
         l.handle(QuorumMessage::Diff { zxid: Zxid::new(1, 2) });

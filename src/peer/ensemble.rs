@@ -216,20 +216,13 @@ impl Peer {
         if self.config.is_standalone() {
             self.quorum = QuorumVerifier::new([me].into(), BTreeSet::new()).expect("one voter");
             let epoch = self.last_proposed.epoch;
-            let tally = EpochTally::new(self.quorum.clone(), me, self.accepted_epoch, self.summary());
-            self.role = RoleState::Leading(Box::new(LeaderState {
-                sync_rounds: BTreeMap::new(),
-                tally,
-                learners: BTreeMap::new(),
-                accepted_write: None,
-                accepted_durable: true,
-                current_write: None,
-                current_durable: true,
-                established: Some(epoch),
-                started_ms: now_ms,
-                last_heard_ms: BTreeMap::new(),
-                next_heartbeat_ms: u64::MAX,
-            }));
+            // A quorum of one: its epochs are its own and nobody needs a heartbeat.
+            let mut leader = self.new_leader_state(now_ms);
+            leader.accepted_durable = true;
+            leader.current_durable = true;
+            leader.established = Some(epoch);
+            leader.next_heartbeat_ms = u64::MAX;
+            self.role = RoleState::Leading(Box::new(leader));
             return;
         }
         self.quorum = QuorumVerifier::new(self.config.voters.clone(), self.config.observers.clone()).expect("a valid membership");
@@ -297,10 +290,10 @@ impl Peer {
 
     // ------------------------------------------------------------ role changes
 
-    fn become_leader(&mut self) {
-        let me = self.config.server_id;
-        let tally = EpochTally::new(self.quorum.clone(), me, self.accepted_epoch, self.summary());
-        self.role = RoleState::Leading(Box::new(LeaderState {
+    /// A leader at the start of discovery: nothing written, no learner, no epoch yet.
+    fn new_leader_state(&self, now_ms: u64) -> LeaderState {
+        let tally = EpochTally::new(self.quorum.clone(), self.config.server_id, self.accepted_epoch, self.summary());
+        LeaderState {
             sync_rounds: BTreeMap::new(),
             tally,
             learners: BTreeMap::new(),
@@ -309,10 +302,15 @@ impl Peer {
             current_write: None,
             current_durable: false,
             established: None,
-            started_ms: self.now_ms,
+            started_ms: now_ms,
             last_heard_ms: BTreeMap::new(),
-            next_heartbeat_ms: self.now_ms + self.half_tick(),
-        }));
+            next_heartbeat_ms: now_ms + self.half_tick(),
+        }
+    }
+
+    fn become_leader(&mut self) {
+        let leader = self.new_leader_state(self.now_ms);
+        self.role = RoleState::Leading(Box::new(leader));
         for (from, msg) in std::mem::take(&mut self.pending_infos) {
             self.leader_message(from, msg);
         }
